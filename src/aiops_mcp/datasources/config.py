@@ -1,0 +1,38 @@
+"""How to reach one backend: address, credentials, tenancy, TLS and limits."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+DatasourceType = Literal["prometheus", "loki", "alertmanager"]
+
+
+class DatasourceConfig(BaseModel):
+    """One configured backend. Secrets are `SecretStr`: they never render in repr, logs or JSON."""
+
+    name: str = Field(description="Name the tools use to pick this datasource, e.g. 'prod'.")
+    type: DatasourceType
+    url: str = Field(description="Base URL, e.g. http://prometheus:9090 (no /api/v1).")
+    bearer_token: SecretStr | None = None
+    basic_user: str | None = None
+    basic_password: SecretStr | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="Extra request headers.")
+    tenant: str | None = Field(default=None, description="Sent as X-Scope-OrgID (Loki, Mimir, Cortex).")
+    verify_tls: bool = True
+    ca_file: str | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    max_concurrency: int = Field(default=8, ge=1)
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    def public_view(self) -> dict[str, object]:
+        """What may be shown to a user or a model: everything but credentials and header values."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "url": self.url,
+            "auth": "bearer" if self.bearer_token else "basic" if self.basic_user else "none",
+            "tenant": self.tenant,
+            "headers": sorted(self.headers),
+        }

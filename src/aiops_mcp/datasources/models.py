@@ -5,8 +5,9 @@ points and these are built on the hot path.
 """
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
+T = TypeVar("T")
 ResultType = Literal["matrix", "vector", "scalar", "string", "streams"]
 
 
@@ -41,3 +42,19 @@ class QueryData:
     series: list[Series] = field(default_factory=list)
     entries: list[LogEntry] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Listing(Generic[T]):
+    """Some items of a list and how many existed, so callers can report truncation.
+
+    `total` is None when the backend only told us that more existed than were returned.
+    """
+
+    items: list[T]
+    total: int | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total is None or self.total > len(self.items)

@@ -2,6 +2,8 @@
 
 import pytest
 
+pytest_plugins = ["tests.backends.plugin"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -1,0 +1,1 @@
+"""Test doubles for backends that cannot run on the test machine."""

@@ -1,0 +1,3 @@
+from aiops_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""The `aiops-mcp` command: `serve` (stdio or streamable HTTP) and `doctor`.
+
+Settings are read here, once: environment first, flags on top. Logs go to stderr, because in
+stdio mode stdout carries the protocol.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from aiops_mcp import __version__
+from aiops_mcp.settings import Settings
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="aiops-mcp", description="Incident-response data for MCP hosts.")
+    parser.add_argument("--version", action="version", version=f"aiops-mcp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the MCP server (stdio by default)")
+    serve.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _backend_flags(serve)
+
+    doctor = commands.add_parser("doctor", help="check every configured backend and say what works")
+    _backend_flags(doctor)
+    return parser.parse_args(argv)
+
+
+def _backend_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prometheus-url", help="overrides PROMETHEUS_URL")
+    parser.add_argument("--loki-url", help="overrides LOKI_URL")
+    parser.add_argument("--max-query-range-hours", type=float, help="overrides MAX_QUERY_RANGE_HOURS")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("prometheus_url", "loki_url", "max_query_range_hours")
+        if getattr(args, name, None) is not None
+    }
+    return Settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request at INFO
+    if args.command == "doctor":
+        from aiops_mcp.server.doctor import run_doctor
+
+        return anyio.run(run_doctor, settings)
+    return serve(args, settings)
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.http:
+        from aiops_mcp.server.app import build_server
+
+        build_server(settings).run("stdio")
+        return 0
+    import uvicorn
+
+    from aiops_mcp.server.http import build_http_app
+
+    if args.host not in LOOPBACK:
+        logging.getLogger("aiops_mcp").warning(
+            "serving on %s without authentication: anyone who can reach it can query your backends", args.host
+        )
+    app = build_http_app(settings, host=args.host)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower())
+    return 0

@@ -1,0 +1,54 @@
+"""`build_server(settings)`: the MCP server with its tools, resources and prompts, and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+
+from aiops_mcp import __version__
+from aiops_mcp.datasources.registry import DatasourceRegistry
+from aiops_mcp.resources import results
+from aiops_mcp.runtime import Runtime
+from aiops_mcp.settings import Settings
+from aiops_mcp.telemetry import Telemetry
+from aiops_mcp.tools import logs, metrics
+
+INSTRUCTIONS = """\
+Incident-response data: Prometheus metrics (PromQL) and Loki logs (LogQL).
+Workflow: discover names first (prometheus_find_metrics, prometheus_list_labels, loki_list_labels),
+then query. Every result states the exact query, datasource and window it came from: cite them.
+Results are bounded: series are ranked largest first with exact statistics over every sample;
+when something was cut, the result says how much and gives a resource URI to page through it.
+Times are UTC unless a zone is given."""
+
+
+def build_runtime(settings: Settings, telemetry: Telemetry | None = None) -> Runtime:
+    """The dependencies one server uses: datasources from the settings, telemetry, result handles."""
+    telemetry = telemetry or Telemetry()
+    registry = DatasourceRegistry(settings.env_datasources(), observe=telemetry.observe_query)
+    return Runtime(settings=settings, datasources=registry, telemetry=telemetry)
+
+
+def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer[Runtime]:
+    """A fully registered server. Pass `runtime` to share one (and its clients) with the HTTP routes."""
+    shared = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        try:
+            yield shared
+        finally:
+            if runtime is None:
+                await shared.datasources.aclose()
+
+    server: MCPServer[Runtime] = MCPServer(
+        "aiops-mcp",
+        title="AIOps incident data",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+    )
+    for family in (metrics, logs, results):
+        family.register(server)
+    return server

@@ -1,0 +1,225 @@
+"""Loki tools: LogQL log and metric queries, and log label discovery with stream volume."""
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from aiops_mcp.analysis.logs import clip_line, level_breakdown, level_of
+from aiops_mcp.datasources.errors import DatasourceError
+from aiops_mcp.datasources.loki import LokiClient
+from aiops_mcp.query.logql import parse_logql
+from aiops_mcp.query.timerange import TimeRange
+from aiops_mcp.runtime import ResultSpec, runtime
+from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
+from aiops_mcp.tools.guard import guarded
+from aiops_mcp.tools.metrics import Datasource, PointsArg, Step, TimeRangeText, TimeText, finish, parse_window
+from aiops_mcp.tools.metrics import range_window as metric_window
+from aiops_mcp.tools.registration import add_tools
+from aiops_mcp.tools.shaping import (
+    LogLineOut,
+    LogResult,
+    MetricResult,
+    NamesResult,
+    common_labels,
+    entry_time,
+    level_counts_out,
+    metric_result,
+    render_logs,
+    render_names,
+)
+
+LogQL = Annotated[
+    str, Field(description='LogQL, e.g. {app="abc-app"} |= "timeout" | logfmt | level="error".')
+]
+LEVEL_LABELS = "level, detected_level"
+
+
+async def count_by_level(
+    client: LokiClient, query: str, window: TimeRange
+) -> tuple[list[tuple[str, float]], str]:
+    """Exact line counts by level over the whole window, from a metric query (not from the lines shown)."""
+    seconds = max(1, round(window.seconds))
+    expr = f"sum by ({LEVEL_LABELS}) (count_over_time({query} [{seconds}s]))"
+    data = await client.query(expr, window.end_ts)
+    counts = []
+    for series in data.series:
+        level = series.labels.get("level") or series.labels.get("detected_level") or "unknown"
+        counts.append((level, series.values[-1] if series.values else 0.0))
+    return counts, expr
+
+
+@guarded
+async def loki_query_logs(
+    query: LogQL,
+    ctx: Context,
+    time_range: TimeRangeText = "last 1h",
+    start: TimeText = None,
+    end: TimeText = None,
+    limit: Annotated[int | None, Field(ge=1, le=1000, description="Lines to return (default 50).")] = None,
+    direction: Literal["backward", "forward"] = "backward",
+    datasource: Datasource = None,
+) -> Annotated[CallToolResult, LogResult]:
+    """Search log lines with LogQL (newest first): errors, a text like 'database timeout', one app's logs.
+
+    Unsure of labels? Call loki_list_labels first. Also returns exact counts by level over the
+    whole window, so use this for 'how many errors' too. Lines are capped; a handle pages the rest."""
+    rt = runtime(ctx)
+    parsed = parse_logql(query)
+    if parsed.kind != "log":
+        raise ToolError("this is a LogQL metric query; use loki_query_metrics for it")
+    text = str(parsed)
+    window = parse_window(rt, time_range, start, end)
+    wanted = limit or rt.settings.max_log_lines
+    client = rt.datasources.loki(datasource)
+    data = await client.query_range(
+        text, window.start_ts, window.end_ts, limit=wanted + 1, direction=direction
+    )
+    entries = data.entries[:wanted]
+    warnings = list(data.warnings)
+    try:
+        counts, _ = await count_by_level(client, text, window)
+    except DatasourceError as exc:
+        counts = []
+        warnings.append(f"counts by level unavailable: {exc}")
+    result = _log_result(rt.settings.max_line_chars, entries, len(data.entries) > wanted, counts, warnings)
+    result.provenance = Provenance(
+        datasource=client.name,
+        datasource_type="loki",
+        query=text,
+        start=iso(window.start_ts),
+        end=iso(window.end_ts),
+    )
+    if result.more_lines and entries:
+        spec = ResultSpec(
+            "loki_logs", client.name, text, window.start_ts, window.end_ts, extra=(("direction", direction),)
+        )
+        cursor = entries[-1].timestamp_ns
+        result.more = f"aiops://results/{rt.handles.register(spec)}/{cursor}"
+    return tool_result(result, render_logs(result, rt.settings.max_result_bytes))
+
+
+def _log_result(
+    max_chars: int, entries: list, more: bool, counts: list[tuple[str, float]], warnings: list[str]
+) -> LogResult:
+    shared = common_labels(entries)
+    lines = []
+    clipped = 0
+    for entry in entries:
+        line, cut = clip_line(entry.line, max_chars)
+        clipped += cut
+        extra = {k: v for k, v in entry.labels.items() if k not in shared}
+        lines.append(
+            LogLineOut(
+                time=entry_time(entry), level=level_of(entry.labels, entry.line), line=line, labels=extra
+            )
+        )
+    breakdown = level_breakdown(counts)
+    total = sum(c.count for c in breakdown) if counts else None
+    if not entries and not total:
+        status = Status.EMPTY
+    elif more:
+        status = Status.TRUNCATED
+    else:
+        status = Status.PARTIAL if warnings and not counts else Status.OK
+    return LogResult(
+        status=status,
+        provenance=Provenance(datasource="", datasource_type="loki", query=""),
+        lines=lines,
+        more_lines=more,
+        common_labels=shared,
+        level_counts=level_counts_out(breakdown),
+        total_matching=total,
+        lines_clipped=clipped,
+        warnings=warnings,
+    )
+
+
+@guarded
+async def loki_query_metrics(
+    query: Annotated[
+        str, Field(description='LogQL metric query, e.g. sum by (level) (count_over_time({app="abc"}[5m])).')
+    ],
+    ctx: Context,
+    time_range: TimeRangeText = "last 1h",
+    start: TimeText = None,
+    end: TimeText = None,
+    step: Step = None,
+    points: PointsArg = None,
+    datasource: Datasource = None,
+) -> Annotated[CallToolResult, MetricResult]:
+    """Run a LogQL metric query over a range: log rates, error counts over time, bytes by stream.
+
+    Returns series like prometheus_query_range: exact statistics per series, largest first, capped."""
+    rt = runtime(ctx)
+    parsed = parse_logql(query)
+    if parsed.kind != "metric":
+        raise ToolError("this is a LogQL log query; use loki_query_logs for log lines")
+    text = str(parsed)
+    window = parse_window(rt, time_range, start, end)
+    lo, hi, step_s = metric_window(rt, window, step)
+    client = rt.datasources.loki(datasource)
+    data = await client.query_range(text, lo, hi, step=step_s)
+    provenance = Provenance(
+        datasource=client.name,
+        datasource_type="loki",
+        query=text,
+        start=iso(lo),
+        end=iso(hi),
+        step_seconds=step_s,
+    )
+    result = metric_result(
+        data, provenance, max_series=rt.settings.max_series, max_points=points or rt.settings.max_points
+    )
+    return finish(rt, result, ResultSpec("loki_range", client.name, text, lo, hi, step_s))
+
+
+@guarded
+async def loki_list_labels(
+    ctx: Context,
+    label: Annotated[
+        str | None, Field(description="Give a label to list its values; omit for names.")
+    ] = None,
+    selector: Annotated[
+        str | None, Field(description='Stream selector to narrow by, e.g. {env="prod"}; adds volume.')
+    ] = None,
+    time_range: TimeRangeText = "last 1h",
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    datasource: Datasource = None,
+) -> Annotated[CallToolResult, NamesResult]:
+    """List log label names, or a label's values; with a selector, each value's log volume in bytes.
+
+    Call this before writing LogQL to learn which apps, namespaces and levels exist."""
+    rt = runtime(ctx)
+    query = str(parse_logql(selector)) if selector else None
+    window = parse_window(rt, time_range, None, None)
+    client = rt.datasources.loki(datasource)
+    details: dict[str, str] = {}
+    if label:
+        names = sorted(await client.label_values(label, window.start_ts, window.end_ts, query=query))
+        what = f"values of {label}"
+        if query and names:
+            volume = await client.index_volume(query, window.start_ts, window.end_ts, target_labels=[label])
+            for series in volume.series:
+                value = series.labels.get(label)
+                if value is not None and series.values:
+                    details[value] = f"{int(series.values[-1])} bytes"
+    else:
+        names = sorted(await client.labels(window.start_ts, window.end_ts, query=query))
+        what = "label names"
+    result = NamesResult(
+        status=Status.EMPTY if not names else Status.TRUNCATED if len(names) > limit else Status.OK,
+        datasource=client.name,
+        what=what + (f" for {query}" if query else ""),
+        names=names[:limit],
+        details={k: v for k, v in details.items() if k in names[:limit]},
+        total=len(names),
+        omitted=max(0, len(names) - limit),
+    )
+    return tool_result(result, render_names(result, rt.settings.max_result_bytes))
+
+
+def register(server: MCPServer) -> None:
+    add_tools(server, loki_query_logs, loki_query_metrics, loki_list_labels)

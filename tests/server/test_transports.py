@@ -1,0 +1,115 @@
+"""The server as hosts meet it: over stdio (a subprocess) and streamable HTTP (a real uvicorn)."""
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from aiops_mcp.demo.backends import free_port
+from aiops_mcp.server.app import build_server
+from aiops_mcp.server.http import build_http_app
+from aiops_mcp.settings import Settings
+
+pytestmark = pytest.mark.anyio
+TOOLS_LIST_BUDGET_BYTES = 24_000
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """The HTTP app on a free loopback port, for the duration of the block; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(build_http_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(20):
+            while not server.started:  # uvicorn offers no event to wait on  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+
+
+async def test_tool_definitions_stay_within_their_budget() -> None:
+    async with Client(build_server(Settings())) as client:
+        tools = (await client.list_tools()).tools
+    size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]))
+    assert size < TOOLS_LIST_BUDGET_BYTES, f"tools/list is {size} bytes"
+    assert all(t.annotations and t.annotations.read_only_hint for t in tools)
+    assert all(t.output_schema for t in tools)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_http_serves_handshake_and_stateless_clients(prometheus, mode: str) -> None:
+    settings = Settings(prometheus_url=prometheus.url)
+    async with serving(settings) as base, Client(f"{base}/mcp", mode=mode) as client:
+        result = await client.call_tool(
+            "prometheus_query", {"query": "count(up)", "time": prometheus.world.end.isoformat()}
+        )
+        assert not result.is_error, result.content
+        assert result.structured_content["series"][0]["points"][0][1] == len(prometheus.world.select("up"))
+
+
+async def test_health_and_metrics_endpoints_report_queries(prometheus) -> None:
+    settings = Settings(prometheus_url=prometheus.url)
+    async with serving(settings) as base:
+        async with Client(f"{base}/mcp") as client:
+            await client.call_tool(
+                "prometheus_query", {"query": "up", "time": prometheus.world.end.isoformat()}
+            )
+            failed = await client.call_tool("prometheus_query", {"query": "up{"})
+            assert failed.is_error
+        async with httpx.AsyncClient(base_url=base) as http:
+            health = (await http.get("/healthz")).json()
+            metrics = (await http.get("/metrics")).text
+    assert health["status"] == "ok"
+    assert health["datasources"] == [{"name": "prometheus", "type": "prometheus"}]
+    assert 'aiops_grafana_queries_total{datasource_type="prometheus",status="ok"} 1.0' in metrics
+    assert 'aiops_tool_calls_total{status="ok",tool="prometheus_query"} 1.0' in metrics
+    assert 'aiops_tool_calls_total{status="error",tool="prometheus_query"} 1.0' in metrics
+    assert "aiops_query_translations_total" in metrics
+    assert "aiops_context_build_duration_seconds" in metrics
+
+
+async def test_http_refuses_a_foreign_host_header() -> None:
+    async with serving(Settings()) as base, httpx.AsyncClient(base_url=base) as http:
+        response = await http.post(
+            "/mcp", headers={"Host": "evil.example:80", "Content-Type": "application/json"}, content="{}"
+        )
+    assert response.status_code == 421
+
+
+async def test_stdio_server_answers_a_host(prometheus) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "aiops_mcp", "serve"],
+        env={"PROMETHEUS_URL": prometheus.url, "AIOPS_MCP_LOG_LEVEL": "WARNING"},
+    )
+    async with Client(params) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "prometheus_query_range" in names
+        result = await client.call_tool(
+            "prometheus_query", {"query": "up", "time": prometheus.world.end.isoformat()}
+        )
+    assert not result.is_error
+    assert result.structured_content["series_total"] == len(prometheus.world.select("up"))
+
+
+def test_start_up_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, aiops_mcp.cli, aiops_mcp.server.app, aiops_mcp.server.http;"
+        "from aiops_mcp.server.app import build_server; from aiops_mcp.settings import Settings;"
+        "build_server(Settings());"
+        "print(sorted(m for m in ('litellm', 'sqlalchemy', 'openai') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,51 @@
+"""A real MCP client (in memory) on a server built for each test's backends."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult
+
+from aiops_mcp.runtime import Runtime
+from aiops_mcp.server.app import build_runtime, build_server
+from aiops_mcp.settings import Settings
+
+
+@asynccontextmanager
+async def connected(settings: Settings, now: datetime | None = None) -> AsyncIterator[tuple[Client, Runtime]]:
+    """An in-memory client on a fresh server; `now` pins the server's clock (relative ranges)."""
+    runtime = build_runtime(settings)
+    if now is not None:
+        runtime.now = lambda: now
+    try:
+        async with Client(build_server(settings, runtime=runtime)) as client:
+            yield client, runtime
+    finally:
+        await runtime.datasources.aclose()
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """The structured result of a tool call that must succeed."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def call_error(client: Client, tool: str, **arguments: Any) -> str:
+    """The error text of a tool call that must fail."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"expected an error, got: {text_of(result)[:500]}"
+    return text_of(result)
+
+
+@pytest.fixture
+def connect() -> Callable[..., Any]:
+    return connected

@@ -1,0 +1,3 @@
+from bench.core import run
+
+run()

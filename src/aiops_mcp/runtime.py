@@ -5,7 +5,7 @@ Nothing here is global: each server (and each test) has its own.
 """
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,22 @@ class ResultSpec:
     extra: tuple[tuple[str, Any], ...] = ()
 
 
+def log_cursor(timestamps_ns: Sequence[int]) -> str:
+    """Where the next page of log lines starts: `{ns}-{k}`, k lines at exactly that ns already seen.
+
+    Lines can share a nanosecond, and a page can end between them; counting them makes the next
+    page neither repeat nor skip any.
+    """
+    last = timestamps_ns[-1]
+    return f"{last}-{sum(1 for t in timestamps_ns if t == last)}"
+
+
+def parse_log_cursor(cursor: str) -> tuple[int, int] | None:
+    """`(ns, k)` from a cursor made by `log_cursor`, or None when it is not one."""
+    ns, _, seen = cursor.partition("-")
+    return (int(ns), int(seen)) if ns.isdigit() and seen.isdigit() else None
+
+
 class ResultHandles:
     """Short ids for cut results, kept for an hour; a resource URI names one to read it in pages."""
 
@@ -48,6 +64,10 @@ class ResultHandles:
 
     def get(self, handle: str) -> ResultSpec | None:
         return self._specs.get(handle)
+
+    def uri(self, spec: ResultSpec, cursor: str) -> str:
+        """A resource URI for the page of `spec`'s full result that starts at `cursor`."""
+        return f"aiops://results/{self.register(spec)}/{cursor}"
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Client for the Grafana Loki HTTP API (`/loki/api/v1`), checked against recordings of Loki 3.4.
 
 Times are unix seconds (floats) at this boundary and travel to Loki as integer nanoseconds
-(microsecond precision); log entry timestamps come back as integer nanoseconds. Loki's
+(microsecond precision); pass a `Nanoseconds` where a log entry's exact time matters (paging).
+Log entry timestamps come back as integer nanoseconds. Loki's
 behaviours handled here, each seen in the recorded fixtures:
 
 * envelopes differ by endpoint: `{"status", "data"}` for queries and listings, where a missing
@@ -30,6 +31,13 @@ from aiops_mcp.datasources.prometheus import format_seconds, parse_query_data
 Direction = Literal["forward", "backward"]
 API = "/loki/api/v1"
 CATEGORIZE_LABELS = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
+
+
+class Nanoseconds(int):
+    """An exact unix time in nanoseconds, accepted wherever a time in float seconds is."""
+
+
+Time = float | Nanoseconds
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,8 +98,8 @@ class LokiClient(BackendClient):
     async def query_range(
         self,
         expr: str,
-        start: float,
-        end: float,
+        start: Time,
+        end: Time,
         step: float | None = None,
         limit: int | None = None,
         direction: Direction = "backward",
@@ -282,13 +290,15 @@ class LokiClient(BackendClient):
         ]
 
 
-def to_ns(seconds: float) -> int:
-    """Unix seconds to integer nanoseconds, rounded to the microsecond.
+def to_ns(time: Time) -> int:
+    """Unix seconds to integer nanoseconds, rounded to the microsecond; `Nanoseconds` pass as they are.
 
     A float cannot hold nanoseconds since 1970 exactly; rounding at microseconds keeps whole and
     millisecond values (1795478399.999) exact.
     """
-    return round(seconds * 1_000_000) * 1000
+    if isinstance(time, Nanoseconds):
+        return int(time)
+    return round(time * 1_000_000) * 1000
 
 
 def _entries(result: Sequence[dict[str, Any]], direction: Direction) -> list[LogEntry]:

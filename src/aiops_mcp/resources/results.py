@@ -13,8 +13,9 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from aiops_mcp.analysis.logs import clip_line, level_of
 from aiops_mcp.analysis.series import rank_key, summarize
 from aiops_mcp.datasources.errors import DatasourceError
+from aiops_mcp.datasources.loki import Nanoseconds, Time
 from aiops_mcp.datasources.models import QueryData
-from aiops_mcp.runtime import ResultSpec, Runtime, runtime
+from aiops_mcp.runtime import ResultSpec, Runtime, log_cursor, parse_log_cursor, runtime
 from aiops_mcp.tools.contract import Stats, iso
 
 POINTS_PER_PAGE = 5_000
@@ -28,16 +29,19 @@ async def read_result_page(handle: str, cursor: str, ctx: Context) -> str:
     spec = rt.handles.get(handle)
     if spec is None:
         raise ResourceError(f"result handle {handle!r} is unknown or expired (kept 1 h); run the tool again")
-    if not cursor.isdigit():
-        raise ResourceError(f"cursor must be a non-negative integer, got {cursor!r}")
     try:
         if spec.kind == "loki_logs":
-            page = await _log_page(rt, spec, handle, int(cursor))
+            position = parse_log_cursor(cursor)
+            if position is None:
+                raise ResourceError(f"a log cursor looks like <ns>-<count>, got {cursor!r}")
+            page = await _log_page(rt, spec, handle, *position)
         else:
+            if not cursor.isdigit():
+                raise ResourceError(f"a series cursor is a non-negative integer, got {cursor!r}")
             page = await _series_page(rt, spec, handle, int(cursor))
     except DatasourceError as exc:
         raise ResourceError(f"could not re-run the query: {exc}") from exc
-    return json.dumps(page, separators=(",", ":"), allow_nan=False, default=str)
+    return json.dumps(page, separators=(",", ":"), allow_nan=False)
 
 
 async def _run_series(rt: Runtime, spec: ResultSpec) -> QueryData:
@@ -85,24 +89,30 @@ async def _series_page(rt: Runtime, spec: ResultSpec, handle: str, offset: int) 
     }
 
 
-async def _log_page(rt: Runtime, spec: ResultSpec, handle: str, cursor_ns: int) -> dict[str, object]:
-    direction = dict(spec.extra).get("direction", "backward")
-    start, end = spec.start or 0.0, spec.end or 0.0
-    if cursor_ns:
-        # Continue strictly past the last line already seen.
-        if direction == "backward":
-            end = (cursor_ns - 1) / 1e9
-        else:
-            start = (cursor_ns + 1) / 1e9
+async def _log_page(rt: Runtime, spec: ResultSpec, handle: str, at_ns: int, seen: int) -> dict[str, object]:
+    """Lines after the cursor: `seen` lines at exactly `at_ns` were on earlier pages and are skipped."""
+    backward = dict(spec.extra).get("direction", "backward") == "backward"
+    start: Time = spec.start or 0.0
+    end: Time = spec.end or 0.0
+    # Loki reads [start, end): keep `at_ns` itself in the window, then drop the lines already seen.
+    if backward:
+        end = Nanoseconds(at_ns + 1)
+    else:
+        start = Nanoseconds(at_ns)
     client = rt.datasources.loki(spec.datasource)
-    data = await client.query_range(spec.query, start, end, limit=LINES_PER_PAGE + 1, direction=direction)
-    entries = data.entries[:LINES_PER_PAGE]
-    more = len(data.entries) > LINES_PER_PAGE
+    data = await client.query_range(
+        spec.query,
+        start,
+        end,
+        limit=LINES_PER_PAGE + seen + 1,
+        direction="backward" if backward else "forward",
+    )
+    entries = data.entries[seen:]
+    more = len(entries) > LINES_PER_PAGE
+    entries = entries[:LINES_PER_PAGE]
     return {
         "query": spec.query,
         "datasource": spec.datasource,
-        "start": iso(start),
-        "end": iso(end),
         "lines": [
             {
                 "time_ns": str(e.timestamp_ns),
@@ -112,7 +122,11 @@ async def _log_page(rt: Runtime, spec: ResultSpec, handle: str, cursor_ns: int) 
             }
             for e in entries
         ],
-        "next": f"aiops://results/{handle}/{entries[-1].timestamp_ns}" if more and entries else None,
+        "next": (
+            f"aiops://results/{handle}/{log_cursor([e.timestamp_ns for e in entries])}"
+            if more and entries
+            else None
+        ),
     }
 
 

@@ -10,9 +10,10 @@ from pydantic import Field
 from aiops_mcp.analysis.logs import clip_line, level_breakdown, level_of
 from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.loki import LokiClient
+from aiops_mcp.datasources.models import LogEntry
 from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.timerange import TimeRange
-from aiops_mcp.runtime import ResultSpec, runtime
+from aiops_mcp.runtime import ResultSpec, log_cursor, runtime
 from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.metrics import Datasource, PointsArg, Step, TimeRangeText, TimeText, finish, parse_window
@@ -79,10 +80,11 @@ async def loki_query_logs(
     )
     entries = data.entries[:wanted]
     warnings = list(data.warnings)
+    counts: list[tuple[str, float]] | None
     try:
         counts, _ = await count_by_level(client, text, window)
     except DatasourceError as exc:
-        counts = []
+        counts = None
         warnings.append(f"counts by level unavailable: {exc}")
     result = _log_result(rt.settings.max_line_chars, entries, len(data.entries) > wanted, counts, warnings)
     result.provenance = Provenance(
@@ -96,14 +98,18 @@ async def loki_query_logs(
         spec = ResultSpec(
             "loki_logs", client.name, text, window.start_ts, window.end_ts, extra=(("direction", direction),)
         )
-        cursor = entries[-1].timestamp_ns
-        result.more = f"aiops://results/{rt.handles.register(spec)}/{cursor}"
+        result.more = rt.handles.uri(spec, log_cursor([e.timestamp_ns for e in entries]))
     return tool_result(result, render_logs(result, rt.settings.max_result_bytes))
 
 
 def _log_result(
-    max_chars: int, entries: list, more: bool, counts: list[tuple[str, float]], warnings: list[str]
+    max_chars: int,
+    entries: list[LogEntry],
+    more: bool,
+    counts: list[tuple[str, float]] | None,
+    warnings: list[str],
 ) -> LogResult:
+    """Lines with their level and the labels that differ; `counts` is None when counting failed."""
     shared = common_labels(entries)
     lines = []
     clipped = 0
@@ -116,14 +122,15 @@ def _log_result(
                 time=entry_time(entry), level=level_of(entry.labels, entry.line), line=line, labels=extra
             )
         )
-    breakdown = level_breakdown(counts)
+    breakdown = level_breakdown(counts or [])
     total = sum(c.count for c in breakdown) if counts else None
-    if not entries and not total:
+    # A failed sub-query outranks a cut: `more_lines` still says that lines were cut.
+    if counts is None:
+        status = Status.PARTIAL
+    elif not entries and not total:
         status = Status.EMPTY
-    elif more:
-        status = Status.TRUNCATED
     else:
-        status = Status.PARTIAL if warnings and not counts else Status.OK
+        status = Status.TRUNCATED if more else Status.OK
     return LogResult(
         status=status,
         provenance=Provenance(datasource="", datasource_type="loki", query=""),

@@ -47,7 +47,7 @@ def range_window(rt: Runtime, window: TimeRange, step: str | None) -> tuple[floa
 def finish(rt: Runtime, result: MetricResult, spec: ResultSpec) -> CallToolResult:
     """Attach a paging handle when series were cut, then render within the text budget."""
     if result.status == Status.TRUNCATED:
-        result.more = f"aiops://results/{rt.handles.register(spec)}/0"
+        result.more = rt.handles.uri(spec, "0")
     return tool_result(result, render_metric(result, rt.settings.max_result_bytes))
 
 

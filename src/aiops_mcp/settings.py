@@ -5,24 +5,28 @@ their own with their own backends.
 """
 
 import json
+import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from aiops_mcp.datasources.config import DatasourceConfig, DatasourceType
 
 
 def default_data_dir() -> Path:
     """The per-user data directory (XDG on Linux): the embedded store and generated keys live here."""
-    import os
-
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "aiops-mcp"
 
 
+# Header values may be credentials; NoDecode lets `Name=value,...` text reach the validator.
+Headers = Annotated[dict[str, SecretStr], NoDecode]
+
+
 class Settings(BaseSettings):
-    """Every knob, with its environment variable in the field's alias-free upper-case name."""
+    """Every knob; each is read from the environment variable of the same name in upper case."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -32,7 +36,7 @@ class Settings(BaseSettings):
     prometheus_bearer_token: SecretStr | None = None
     prometheus_username: str | None = None
     prometheus_password: SecretStr | None = None
-    prometheus_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    prometheus_headers: Headers = Field(default_factory=dict)
     prometheus_tenant: str | None = None
     prometheus_tls_verify: bool = True
     prometheus_ca_file: str | None = None
@@ -43,7 +47,7 @@ class Settings(BaseSettings):
     loki_bearer_token: SecretStr | None = None
     loki_username: str | None = None
     loki_password: SecretStr | None = None
-    loki_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    loki_headers: Headers = Field(default_factory=dict)
     loki_tenant: str | None = None
     loki_tls_verify: bool = True
     loki_ca_file: str | None = None

@@ -122,7 +122,7 @@ async def test_relative_ranges_use_the_server_clock(prometheus) -> None:
 async def test_malformed_promql_quotes_the_parser(prometheus) -> None:
     async with connected(Settings(prometheus_url=prometheus.url)) as (client, _):
         message = await call_error(client, "prometheus_query", query="rate(http_requests_total[5m]")
-    assert "invalid PromQL" in message
+    assert "invalid PromQL at position 4: unclosed left parenthesis" in message
 
 
 async def test_a_range_vector_in_a_range_query_says_how_to_fix_it(prometheus) -> None:
@@ -183,3 +183,14 @@ async def test_repeated_questions_are_answered_from_cache(prometheus) -> None:
         hits = runtime.telemetry.queries.labels("prometheus", "cache_hit")._value.get()
     assert first == second
     assert hits == 1
+
+
+async def test_series_beyond_max_query_results_are_counted_not_ranked(prometheus) -> None:
+    world = prometheus.world
+    settings = Settings(prometheus_url=prometheus.url, max_query_results=5)
+    async with connected(settings) as (client, _):
+        result = await call(client, "prometheus_query", query="node_cpu_seconds_total", time=iso(world.end))
+    total = len(world.select("node_cpu_seconds_total"))
+    assert result["series_total"] == total > 5
+    assert len(result["series"]) == 5 and result["series_omitted"] == total - 5
+    assert "MAX_QUERY_RESULTS" in result["warnings"][0]

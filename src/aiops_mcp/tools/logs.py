@@ -178,7 +178,11 @@ async def loki_query_metrics(
         step_seconds=step_s,
     )
     result = metric_result(
-        data, provenance, max_series=rt.settings.max_series, max_points=points or rt.settings.max_points
+        data,
+        provenance,
+        max_series=rt.settings.max_series,
+        max_results=rt.settings.max_query_results,
+        max_points=points or rt.settings.max_points,
     )
     return finish(rt, result, ResultSpec("loki_range", client.name, text, lo, hi, step_s))
 

@@ -70,7 +70,13 @@ async def prometheus_query(
     provenance = Provenance(
         datasource=client.name, datasource_type="prometheus", query=info.normalised, time=_iso(at)
     )
-    result = metric_result(data, provenance, max_series=rt.settings.max_series, max_points=1)
+    result = metric_result(
+        data,
+        provenance,
+        max_series=rt.settings.max_series,
+        max_results=rt.settings.max_query_results,
+        max_points=1,
+    )
     return finish(rt, result, ResultSpec("prometheus_instant", client.name, info.normalised, end=at))
 
 
@@ -109,7 +115,11 @@ async def prometheus_query_range(
         step_seconds=step_s,
     )
     result = metric_result(
-        data, provenance, max_series=rt.settings.max_series, max_points=points or rt.settings.max_points
+        data,
+        provenance,
+        max_series=rt.settings.max_series,
+        max_results=rt.settings.max_query_results,
+        max_points=points or rt.settings.max_points,
     )
     spec = ResultSpec("prometheus_range", client.name, info.normalised, lo, hi, step_s)
     return finish(rt, result, spec)

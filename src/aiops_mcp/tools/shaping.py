@@ -71,10 +71,20 @@ class NamesResult(BaseModel):
 
 
 def metric_result(
-    data: QueryData, provenance: Provenance, *, max_series: int, max_points: int
+    data: QueryData, provenance: Provenance, *, max_series: int, max_points: int, max_results: int
 ) -> MetricResult:
-    """Rank, cap and summarise the series of a query answer."""
-    raw = [(s.labels, s.timestamps, s.values) for s in data.series]
+    """Rank, cap and summarise the series of a query answer.
+
+    At most `max_results` series (MAX_QUERY_RESULTS) are summarised and ranked; beyond that the
+    result says how many were not looked at, rather than spending unbounded work on one answer.
+    """
+    warnings = list(data.warnings)
+    if len(data.series) > max_results:
+        warnings.append(
+            f"{len(data.series)} series matched; only the first {max_results} (MAX_QUERY_RESULTS) were "
+            "ranked: narrow the selector or aggregate (sum by (...))"
+        )
+    raw = [(s.labels, s.timestamps, s.values) for s in data.series[:max_results]]
     shaped, omitted = shape_series(raw, max_series, max_points)
     series = [
         SeriesOut(
@@ -84,14 +94,15 @@ def metric_result(
         )
         for s in shaped
     ]
+    omitted += len(data.series) - len(raw)
     status = Status.EMPTY if not raw else Status.TRUNCATED if omitted else Status.OK
     return MetricResult(
         status=status,
         provenance=provenance,
-        series_total=len(raw),
+        series_total=len(data.series),
         series=series,
         series_omitted=omitted,
-        warnings=data.warnings,
+        warnings=warnings,
     )
 
 

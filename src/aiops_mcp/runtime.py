@@ -4,18 +4,28 @@
 Nothing here is global: each server (and each test) has its own.
 """
 
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import anyio
 from cachetools import TTLCache
 from mcp.server.mcpserver import Context
 
+from aiops_mcp.datasources.config import DatasourceType
+from aiops_mcp.datasources.loki import LokiClient
+from aiops_mcp.datasources.prometheus import PrometheusClient
 from aiops_mcp.datasources.registry import DatasourceRegistry
 from aiops_mcp.settings import Settings
 from aiops_mcp.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from aiops_mcp.store import Store
+
+logger = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -72,11 +82,60 @@ class ResultHandles:
 
 @dataclass
 class Runtime:
+    """Settings, datasource clients, telemetry, result handles, and the store (opened on first use).
+
+    The store is opened lazily: tools over Prometheus and Loki configured by environment never
+    wait for (or depend on) the database, so start-up stays fast and a lost database does not
+    stop them. Datasources stored in the database join the registry when the store opens, or
+    when a tool names one the environment does not configure.
+    """
+
     settings: Settings
     datasources: DatasourceRegistry
     telemetry: Telemetry
     handles: ResultHandles = field(default_factory=ResultHandles)
     now: Callable[[], datetime] = utc_now
+    _store: "Store | None" = None
+    _store_lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def store(self) -> "Store":
+        """The store, opened and migrated on first use (`StoreUnavailable` when it cannot be)."""
+        async with self._store_lock:
+            if self._store is None:
+                from aiops_mcp.store import open_store  # SQLAlchemy is imported only when needed
+
+                store = await open_store(self.settings.database_url, self.settings.data_dir)
+                for config in await store.datasources.enabled_configs():
+                    if config.name not in {c.name for c in self.datasources.configs()}:
+                        self.datasources.add(config)
+                self._store = store
+        return self._store
+
+    async def prometheus(self, name: str | None = None) -> PrometheusClient:
+        """The named (or default) Prometheus client, looking in the store when the name is not known."""
+        await self._know("prometheus", name)
+        return self.datasources.prometheus(name)
+
+    async def loki(self, name: str | None = None) -> LokiClient:
+        """The named (or default) Loki client, looking in the store when the name is not known."""
+        await self._know("loki", name)
+        return self.datasources.loki(name)
+
+    async def _know(self, kind: DatasourceType, name: str | None) -> None:
+        if self._store is not None or self.datasources.has(kind, name):
+            return
+        from aiops_mcp.store import StoreError
+
+        try:
+            await self.store()
+        except StoreError as exc:
+            logger.warning("stored datasources unavailable: %s", exc)
+
+    async def aclose(self) -> None:
+        await self.datasources.aclose()
+        if self._store is not None:
+            await self._store.aclose()
+            self._store = None
 
 
 def runtime(ctx: Context) -> Runtime:

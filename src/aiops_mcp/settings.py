@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_line_chars: int = Field(default=500, ge=40, description="Log lines longer than this are cut.")
     max_result_bytes: int = Field(default=24_000, ge=2_000, description="Budget of one tool result's text.")
 
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; SQLite in data_dir when unset."
+    )
     data_dir: Path = Field(default_factory=default_data_dir, alias="aiops_mcp_data_dir")
     log_level: str = Field(default="INFO", alias="aiops_mcp_log_level")
 

@@ -24,7 +24,7 @@ async def connected(settings: Settings, now: datetime | None = None) -> AsyncIte
         async with Client(build_server(settings, runtime=runtime)) as client:
             yield client, runtime
     finally:
-        await runtime.datasources.aclose()
+        await runtime.aclose()
 
 
 def text_of(result: CallToolResult) -> str:

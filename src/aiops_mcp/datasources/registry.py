@@ -34,6 +34,10 @@ class DatasourceRegistry:
     def configs(self, kind: DatasourceType | None = None) -> list[DatasourceConfig]:
         return [c for c in self._configs.values() if kind is None or c.type == kind]
 
+    def has(self, kind: DatasourceType, name: str | None = None) -> bool:
+        """Whether `config(kind, name)` would find a datasource."""
+        return any(name is None or c.name == name for c in self.configs(kind))
+
     def config(self, kind: DatasourceType, name: str | None = None) -> DatasourceConfig:
         """The named datasource of this type, or the default one; a clear error listing the known ones."""
         candidates = self.configs(kind)

@@ -45,13 +45,13 @@ async def read_result_page(handle: str, cursor: str, ctx: Context) -> str:
 
 
 async def _run_series(rt: Runtime, spec: ResultSpec) -> QueryData:
-    if spec.kind == "prometheus_instant":
-        return await rt.datasources.prometheus(spec.datasource).query(spec.query, spec.end or 0.0)
+    start, end = spec.start or 0.0, spec.end or 0.0
     if spec.kind == "loki_range":
-        client = rt.datasources.loki(spec.datasource)
-        return await client.query_range(spec.query, spec.start or 0.0, spec.end or 0.0, step=spec.step)
-    client_p = rt.datasources.prometheus(spec.datasource)
-    return await client_p.query_range(spec.query, spec.start or 0.0, spec.end or 0.0, spec.step or 60.0)
+        return await (await rt.loki(spec.datasource)).query_range(spec.query, start, end, step=spec.step)
+    prometheus = await rt.prometheus(spec.datasource)
+    if spec.kind == "prometheus_instant":
+        return await prometheus.query(spec.query, end)
+    return await prometheus.query_range(spec.query, start, end, spec.step or 60.0)
 
 
 def _finite(value: float) -> float | None:
@@ -99,7 +99,7 @@ async def _log_page(rt: Runtime, spec: ResultSpec, handle: str, at_ns: int, seen
         end = Nanoseconds(at_ns + 1)
     else:
         start = Nanoseconds(at_ns)
-    client = rt.datasources.loki(spec.datasource)
+    client = await rt.loki(spec.datasource)
     data = await client.query_range(
         spec.query,
         start,

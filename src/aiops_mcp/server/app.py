@@ -39,7 +39,7 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
             yield shared
         finally:
             if runtime is None:
-                await shared.datasources.aclose()
+                await shared.aclose()
 
     server: MCPServer[Runtime] = MCPServer(
         "aiops-mcp",

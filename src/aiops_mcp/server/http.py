@@ -32,7 +32,7 @@ def build_http_app(settings: Settings, host: str = "127.0.0.1") -> Starlette:
             try:
                 yield
             finally:
-                await runtime.datasources.aclose()
+                await runtime.aclose()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

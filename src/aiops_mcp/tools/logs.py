@@ -74,7 +74,7 @@ async def loki_query_logs(
     text = str(parsed)
     window = parse_window(rt, time_range, start, end)
     wanted = limit or rt.settings.max_log_lines
-    client = rt.datasources.loki(datasource)
+    client = await rt.loki(datasource)
     data = await client.query_range(
         text, window.start_ts, window.end_ts, limit=wanted + 1, direction=direction
     )
@@ -167,7 +167,7 @@ async def loki_query_metrics(
     text = str(parsed)
     window = parse_window(rt, time_range, start, end)
     lo, hi, step_s = metric_window(rt, window, step)
-    client = rt.datasources.loki(datasource)
+    client = await rt.loki(datasource)
     data = await client.query_range(text, lo, hi, step=step_s)
     provenance = Provenance(
         datasource=client.name,
@@ -206,7 +206,7 @@ async def loki_list_labels(
     rt = runtime(ctx)
     query = str(parse_logql(selector)) if selector else None
     window = parse_window(rt, time_range, None, None)
-    client = rt.datasources.loki(datasource)
+    client = await rt.loki(datasource)
     details: dict[str, str] = {}
     if label:
         names = sorted(await client.label_values(label, window.start_ts, window.end_ts, query=query))

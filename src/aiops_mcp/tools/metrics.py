@@ -65,7 +65,7 @@ async def prometheus_query(
     rt = runtime(ctx)
     info = validate_promql(query)
     at = parse_instant(time, now=rt.now()).timestamp()
-    client = rt.datasources.prometheus(datasource)
+    client = await rt.prometheus(datasource)
     data = await client.query(info.normalised, at)
     provenance = Provenance(
         datasource=client.name, datasource_type="prometheus", query=info.normalised, time=_iso(at)
@@ -104,7 +104,7 @@ async def prometheus_query_range(
         )
     window = parse_window(rt, time_range, start, end)
     lo, hi, step_s = range_window(rt, window, step)
-    client = rt.datasources.prometheus(datasource)
+    client = await rt.prometheus(datasource)
     data = await client.query_range(info.normalised, lo, hi, step_s)
     provenance = Provenance(
         datasource=client.name,
@@ -136,7 +136,7 @@ async def prometheus_find_metrics(
 ) -> Annotated[CallToolResult, NamesResult]:
     """Find metric names (with type and help text) before writing PromQL. Call this first."""
     rt = runtime(ctx)
-    client = rt.datasources.prometheus(datasource)
+    client = await rt.prometheus(datasource)
     needle = (search or "").lower()
     matched = sorted(n for n in (await client.metric_names()).items if needle in n.lower())
     shown = matched[:limit]
@@ -171,7 +171,7 @@ async def prometheus_list_labels(
     rt = runtime(ctx)
     selectors = [validate_promql(match).normalised] if match else []
     window = parse_window(rt, time_range, None, None)
-    client = rt.datasources.prometheus(datasource)
+    client = await rt.prometheus(datasource)
     if label:
         listing = await client.label_values(label, selectors, window.start_ts, window.end_ts)
         what = f"values of {label}"

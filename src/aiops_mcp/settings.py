@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     max_line_chars: int = Field(default=500, ge=40, description="Log lines longer than this are cut.")
     max_result_bytes: int = Field(default=24_000, ge=2_000, description="Budget of one tool result's text.")
 
+    alertmanager_webhook_token: SecretStr | None = Field(
+        default=None, description="Bearer token Alertmanager must send to POST /alertmanager/webhook."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None, alias="aiops_mcp_admin_token", description="Bearer token for the management REST API."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; SQLite in data_dir when unset."
     )

@@ -16,7 +16,17 @@ from aiops_mcp.query.timerange import TimeRange
 from aiops_mcp.runtime import ResultSpec, log_cursor, runtime
 from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
 from aiops_mcp.tools.guard import guarded
-from aiops_mcp.tools.metrics import Datasource, PointsArg, Step, TimeRangeText, TimeText, finish, parse_window
+from aiops_mcp.tools.metrics import (
+    Datasource,
+    LabelArg,
+    LimitArg,
+    PointsArg,
+    Step,
+    TimeRangeText,
+    TimeText,
+    finish,
+    parse_window,
+)
 from aiops_mcp.tools.metrics import range_window as metric_window
 from aiops_mcp.tools.registration import add_tools
 from aiops_mcp.tools.shaping import (
@@ -28,6 +38,7 @@ from aiops_mcp.tools.shaping import (
     entry_time,
     level_counts_out,
     metric_result,
+    names_result,
     render_logs,
     render_names,
 )
@@ -190,14 +201,12 @@ async def loki_query_metrics(
 @guarded
 async def loki_list_labels(
     ctx: Context,
-    label: Annotated[
-        str | None, Field(description="Give a label to list its values; omit for names.")
-    ] = None,
+    label: LabelArg = None,
     selector: Annotated[
         str | None, Field(description='Stream selector to narrow by, e.g. {env="prod"}; adds volume.')
     ] = None,
     time_range: TimeRangeText = "last 1h",
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    limit: LimitArg = 100,
     datasource: Datasource = None,
 ) -> Annotated[CallToolResult, NamesResult]:
     """List log label names, or a label's values; with a selector, each value's log volume in bytes.
@@ -209,7 +218,7 @@ async def loki_list_labels(
     client = await rt.loki(datasource)
     details: dict[str, str] = {}
     if label:
-        names = sorted(await client.label_values(label, window.start_ts, window.end_ts, query=query))
+        names = await client.label_values(label, window.start_ts, window.end_ts, query=query)
         what = f"values of {label}"
         if query and names:
             volume = await client.index_volume(query, window.start_ts, window.end_ts, target_labels=[label])
@@ -218,17 +227,9 @@ async def loki_list_labels(
                 if value is not None and series.values:
                     details[value] = f"{int(series.values[-1])} bytes"
     else:
-        names = sorted(await client.labels(window.start_ts, window.end_ts, query=query))
+        names = await client.labels(window.start_ts, window.end_ts, query=query)
         what = "label names"
-    result = NamesResult(
-        status=Status.EMPTY if not names else Status.TRUNCATED if len(names) > limit else Status.OK,
-        datasource=client.name,
-        what=what + (f" for {query}" if query else ""),
-        names=names[:limit],
-        details={k: v for k, v in details.items() if k in names[:limit]},
-        total=len(names),
-        omitted=max(0, len(names) - limit),
-    )
+    result = names_result(client.name, what + (f" for {query}" if query else ""), names, limit, details)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 
 

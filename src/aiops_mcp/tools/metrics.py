@@ -15,7 +15,14 @@ from aiops_mcp.runtime import ResultSpec, Runtime, runtime
 from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.registration import add_tools
-from aiops_mcp.tools.shaping import MetricResult, NamesResult, metric_result, render_metric, render_names
+from aiops_mcp.tools.shaping import (
+    MetricResult,
+    NamesResult,
+    metric_result,
+    names_result,
+    render_metric,
+    render_names,
+)
 
 PromQL = Annotated[
     str, Field(description="PromQL expression, e.g. sum by (app) (rate(http_requests_total[5m])).")
@@ -27,6 +34,8 @@ TimeRangeText = Annotated[
 TimeText = Annotated[str | None, Field(description="RFC 3339, unix seconds, 'now-1h', 'yesterday 14:30'.")]
 Datasource = Annotated[str | None, Field(description="Datasource name; the default one if omitted.")]
 PointsArg = Annotated[int | None, Field(ge=2, le=500, description="Preview points per series.")]
+LabelArg = Annotated[str | None, Field(description="Give a label to list its values; omit for names.")]
+LimitArg = Annotated[int, Field(ge=1, le=1000)]
 Step = Annotated[str | None, Field(description="Resolution like '1m'; automatic if omitted.")]
 
 
@@ -138,33 +147,22 @@ async def prometheus_find_metrics(
     rt = runtime(ctx)
     client = await rt.prometheus(datasource)
     needle = (search or "").lower()
-    matched = sorted(n for n in (await client.metric_names()).items if needle in n.lower())
-    shown = matched[:limit]
-    described = {m.metric: m for m in (await client.metadata()).items} if shown else {}
-    details = {n: f"{described[n].type}: {described[n].help}" for n in shown if n in described}
-    result = NamesResult(
-        status=Status.EMPTY if not matched else Status.TRUNCATED if len(matched) > limit else Status.OK,
-        datasource=client.name,
-        what="metrics" + (f" matching {search!r}" if search else ""),
-        names=shown,
-        details=details,
-        total=len(matched),
-        omitted=len(matched) - len(shown),
-    )
+    matched = [n for n in (await client.metric_names()).items if needle in n.lower()]
+    described = {m.metric: f"{m.type}: {m.help}" for m in (await client.metadata()).items} if matched else {}
+    what = "metrics" + (f" matching {search!r}" if search else "")
+    result = names_result(client.name, what, matched, limit, described)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 
 
 @guarded
 async def prometheus_list_labels(
     ctx: Context,
-    label: Annotated[
-        str | None, Field(description="Give a label to list its values; omit for names.")
-    ] = None,
+    label: LabelArg = None,
     match: Annotated[
         str | None, Field(description='Series selector to filter by, e.g. up{job="api"}.')
     ] = None,
     time_range: TimeRangeText = "last 1h",
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    limit: LimitArg = 100,
     datasource: Datasource = None,
 ) -> Annotated[CallToolResult, NamesResult]:
     """List label names, or one label's values (e.g. label='app'), optionally for matching series only."""
@@ -178,15 +176,7 @@ async def prometheus_list_labels(
     else:
         listing = await client.labels(selectors, window.start_ts, window.end_ts)
         what = "label names"
-    values = sorted(listing.items)
-    result = NamesResult(
-        status=Status.EMPTY if not values else Status.TRUNCATED if len(values) > limit else Status.OK,
-        datasource=client.name,
-        what=what + (f" for {match}" if match else ""),
-        names=values[:limit],
-        total=len(values),
-        omitted=max(0, len(values) - limit),
-    )
+    result = names_result(client.name, what + (f" for {match}" if match else ""), listing.items, limit)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 
 

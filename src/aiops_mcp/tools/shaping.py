@@ -1,6 +1,6 @@
 """Result models for series, log lines and name lists, built from datasource data and rendered as text."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -68,6 +68,24 @@ class NamesResult(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
     total: int
     omitted: int = 0
+
+
+def names_result(
+    datasource: str, what: str, names: Iterable[str], limit: int, details: Mapping[str, str] | None = None
+) -> NamesResult:
+    """The first `limit` names in sorted order, with their details, counting the rest."""
+    ordered = sorted(names)
+    shown = ordered[:limit]
+    status = Status.EMPTY if not ordered else Status.TRUNCATED if len(ordered) > limit else Status.OK
+    return NamesResult(
+        status=status,
+        datasource=datasource,
+        what=what,
+        names=shown,
+        details={n: details[n] for n in shown if details and n in details},
+        total=len(ordered),
+        omitted=len(ordered) - len(shown),
+    )
 
 
 def metric_result(

@@ -7,14 +7,17 @@ from mcp.server.mcpserver import MCPServer
 
 from aiops_mcp import __version__
 from aiops_mcp.datasources.registry import DatasourceRegistry
-from aiops_mcp.resources import results
+from aiops_mcp.resources import alerts, catalog, chats, results
+from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.settings import Settings
 from aiops_mcp.telemetry import Telemetry
 from aiops_mcp.tools import logs, metrics
 
 INSTRUCTIONS = """\
-Incident-response data: Prometheus metrics (PromQL) and Loki logs (LogQL).
+Incident-response data: Prometheus metrics (PromQL) and Loki logs (LogQL), and resources for
+the AIOps engine's memory: aiops://alerts (recent alerts; subscribe for new ones), aiops://apps
+(application profiles), aiops://datasources, aiops://chats/{id}.
 Workflow: discover names first (prometheus_find_metrics, prometheus_list_labels, loki_list_labels),
 then query. Every result states the exact query, datasource and window it came from: cite them.
 Results are bounded: series are ranked largest first with exact statistics over every sample;
@@ -29,9 +32,13 @@ def build_runtime(settings: Settings, telemetry: Telemetry | None = None) -> Run
     return Runtime(settings=settings, datasources=registry, telemetry=telemetry)
 
 
-def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer[Runtime]:
-    """A fully registered server. Pass `runtime` to share one (and its clients) with the HTTP routes."""
+def build_server(
+    settings: Settings, runtime: Runtime | None = None, notifier: ResourceNotifier | None = None
+) -> MCPServer[Runtime]:
+    """A fully registered server. Pass `runtime` to share one (and its clients) with the HTTP routes,
+    and `notifier` to tell subscribed clients of resource changes made outside MCP (the webhook)."""
     shared = runtime or build_runtime(settings)
+    notifier = notifier or ResourceNotifier()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
@@ -48,7 +55,10 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+        subscriptions=notifier.bus,
     )
-    for family in (metrics, logs, results):
+    for family in (metrics, logs, results, alerts, chats, catalog):
         family.register(server)
+    notifier.install(server)
+    server.completion()(catalog.completer(shared))
     return server

@@ -1,4 +1,5 @@
-"""The HTTP face of the server: streamable HTTP MCP at /mcp, plus /healthz and /metrics."""
+"""The HTTP face of the server: streamable HTTP MCP at /mcp, /healthz, /metrics, and the
+Alertmanager webhook at POST /alertmanager/webhook (see `aiops_mcp.server.webhook`)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from aiops_mcp import __version__
+from aiops_mcp.resources.notify import ResourceNotifier
+from aiops_mcp.server import webhook
 from aiops_mcp.server.app import build_runtime, build_server
 from aiops_mcp.settings import Settings
 
@@ -16,7 +19,8 @@ from aiops_mcp.settings import Settings
 def build_http_app(settings: Settings, host: str = "127.0.0.1") -> Starlette:
     """One runtime shared by every MCP session and route; closed when the app shuts down."""
     runtime = build_runtime(settings)
-    server = build_server(settings, runtime=runtime)
+    notifier = ResourceNotifier()
+    server = build_server(settings, runtime=runtime, notifier=notifier)
     mcp_app = server.streamable_http_app(streamable_http_path="/mcp", host=host)
 
     async def healthz(_: Request) -> JSONResponse:
@@ -37,6 +41,7 @@ def build_http_app(settings: Settings, host: str = "127.0.0.1") -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route(webhook.PATH, webhook.webhook_endpoint(runtime, notifier), methods=["POST"]),
         Mount("/", app=mcp_app),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,64 @@
+"""Chat-session resources read by a real MCP client (in memory) from a store in tmp_path."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.resources.test_alerts import client_and_store, read, read_error, seed
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_session_lists_its_messages_in_order_in_pages(tmp_path: Path) -> None:
+    async with client_and_store(tmp_path) as (client, store, _):
+        [alert_id] = await seed(store, 1)
+        chat = await store.chats.create_session(app="xyz-app", title="errors at noon", alert_id=alert_id)
+        for i in range(150):
+            await store.chats.add_message(chat.id, "user" if i % 2 == 0 else "assistant", f"message {i}")
+        await store.chats.add_message(
+            chat.id,
+            "assistant",
+            "y" * 10_000,
+            tool_calls=[{"name": "prometheus_query", "arguments": {"q": "up"}}],
+        )
+        first = await read(client, f"aiops://chats/{chat.id}")
+        second = await read(client, first["next"])
+    assert (first["title"], first["app"], first["alert"]) == (
+        "errors at noon",
+        "xyz-app",
+        f"aiops://alerts/{alert_id}",
+    )
+    assert first["messages_total"] == 151
+    assert [m["content"] for m in first["messages"][:3]] == ["message 0", "message 1", "message 2"]
+    assert len(first["messages"]) == 100 and first["next"] == f"aiops://chats/{chat.id}?cursor=100"
+    assert [m["content"] for m in second["messages"][:2]] == ["message 100", "message 101"]
+    assert second["next"] is None
+    last = second["messages"][-1]
+    assert last["tool_calls"] == [{"name": "prometheus_query", "arguments": {"q": "up"}}]
+    assert "[cut: 6000 more characters]" in last["content"]
+
+
+async def test_sessions_about_an_alert_are_listed_oldest_first(tmp_path: Path) -> None:
+    async with client_and_store(tmp_path) as (client, store, _):
+        first_alert, other_alert = await seed(store, 2)
+        older = await store.chats.create_session(title="first look", alert_id=first_alert)
+        newer = await store.chats.create_session(title="second look", alert_id=first_alert)
+        await store.chats.create_session(title="unrelated", alert_id=other_alert)
+        listed = await read(client, f"aiops://alerts/{first_alert}/chats")
+    assert [s["id"] for s in listed["sessions"]] == [older.id, newer.id]
+    assert [s["uri"] for s in listed["sessions"]] == [
+        f"aiops://chats/{older.id}",
+        f"aiops://chats/{newer.id}",
+    ]
+    assert listed["sessions_total"] == 2 and listed["more"] is False
+
+
+async def test_unknown_sessions_and_bad_cursors_are_named(tmp_path: Path) -> None:
+    async with client_and_store(tmp_path) as (client, store, _):
+        chat = await store.chats.create_session(title="t")
+        missing = await read_error(client, "aiops://chats/42")
+        bad_cursor = await read_error(client, f"aiops://chats/{chat.id}?cursor=-1")
+        no_alert = await read_error(client, "aiops://alerts/7/chats")
+    assert "chat session '42' not found" in missing and "aiops://alerts/{alert_id}/chats" in missing
+    assert "cursor" in bad_cursor
+    assert "alert '7' not found" in no_alert

@@ -1,0 +1,92 @@
+"""Clients of both protocol generations hear, over streamable HTTP, of alerts the webhook stores."""
+
+import json
+import warnings
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.subscriptions import ResourceUpdated
+from mcp_types import ResourceUpdatedNotification
+
+from aiops_mcp.settings import Settings
+from tests.server.test_webhook import TOKEN, alert, payload, serving
+
+pytestmark = pytest.mark.anyio
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def settings(tmp_path: Path) -> Settings:
+    return Settings(aiops_mcp_data_dir=tmp_path, alertmanager_webhook_token=TOKEN)
+
+
+async def post_alert(base: str, fingerprint: str) -> dict[str, int]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        answer = await http.post("/alertmanager/webhook", json=payload(alert(fingerprint)), headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def test_a_2025_client_subscribed_to_recent_alerts_is_notified(tmp_path: Path) -> None:
+    send, receive = anyio.create_memory_object_stream[str](100)
+
+    async def on_message(message: object) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            send.send_nowait(message.params.uri)
+
+    async with (
+        send,
+        receive,
+        serving(settings(tmp_path)) as base,
+        Client(f"{base}/mcp", mode="legacy", message_handler=on_message) as client,
+    ):
+        resources = client.server_capabilities.resources
+        assert resources is not None and resources.subscribe
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # the 2025 API, on purpose
+            await client.subscribe_resource("aiops://alerts")
+        assert await post_alert(base, "sub1") == {"created": 1, "updated": 0, "ignored": 0}
+        with anyio.fail_after(10):
+            uri = await receive.receive()
+        page = json.loads((await client.read_resource(uri)).contents[0].text)  # type: ignore[union-attr]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await client.unsubscribe_resource("aiops://alerts")
+    assert uri == "aiops://alerts"
+    assert [a["summary"] for a in page["alerts"]] == ["errors on sub1"]
+
+
+async def test_a_2026_client_listening_to_recent_alerts_is_notified(tmp_path: Path) -> None:
+    async with (
+        serving(settings(tmp_path)) as base,
+        Client(f"{base}/mcp", mode="2026-07-28") as client,
+        client.listen(resource_subscriptions=["aiops://alerts"]) as subscription,
+    ):
+        assert await post_alert(base, "sub2") == {"created": 1, "updated": 0, "ignored": 0}
+        with anyio.fail_after(10):
+            event = await anext(subscription)
+        page = json.loads((await client.read_resource("aiops://alerts")).contents[0].text)  # type: ignore[union-attr]
+    assert event == ResourceUpdated(uri="aiops://alerts")
+    assert [a["summary"] for a in page["alerts"]] == ["errors on sub2"]
+
+
+async def test_subscribers_of_one_alert_hear_when_it_resolves(tmp_path: Path) -> None:
+    async with (
+        serving(settings(tmp_path)) as base,
+        Client(f"{base}/mcp", mode="2026-07-28") as client,
+    ):
+        await post_alert(base, "sub3")
+        [row] = json.loads((await client.read_resource("aiops://alerts")).contents[0].text)["alerts"]  # type: ignore[union-attr]
+        async with client.listen(resource_subscriptions=[row["uri"]]) as subscription:
+            resolved = {**alert("sub3"), "status": "resolved", "endsAt": "2026-03-01T12:30:00+00:00"}
+            async with httpx.AsyncClient(base_url=base) as http:
+                answer = await http.post("/alertmanager/webhook", json=payload(resolved), headers=AUTH)
+            assert answer.json()["updated"] == 1
+            with anyio.fail_after(10):
+                event = await anext(subscription)
+        after = json.loads((await client.read_resource(row["uri"])).contents[0].text)  # type: ignore[union-attr]
+    assert event == ResourceUpdated(uri=row["uri"])
+    assert (after["status"], after["ends_at"]) == ("resolved", "2026-03-01T12:30:00Z")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import anyio
 
-from aiops_mcp import __version__
+from aiops_mcp import __version__, manage
 from aiops_mcp.settings import Settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -30,6 +30,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
     doctor = commands.add_parser("doctor", help="check every configured backend and say what works")
     _backend_flags(doctor)
+    manage.add_commands(commands)
     return parser.parse_args(argv)
 
 
@@ -61,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aiops_mcp.server.doctor import run_doctor
 
         return anyio.run(run_doctor, settings)
+    if args.command in manage.COMMANDS:
+        return manage.run(args, settings)
     return serve(args, settings)
 
 

@@ -104,12 +104,19 @@ async def test_stdio_server_answers_a_host(prometheus) -> None:
     assert result.structured_content["series_total"] == len(prometheus.world.select("up"))
 
 
-def test_start_up_imports_nothing_heavy() -> None:
+@pytest.mark.parametrize(
+    ("modules", "absent"),
+    [
+        ("aiops_mcp.cli, aiops_mcp.server.app", ("litellm", "sqlalchemy", "openai")),  # stdio
+        ("aiops_mcp.cli, aiops_mcp.server.app, aiops_mcp.server.http", ("litellm", "openai")),
+    ],
+)
+def test_start_up_imports_nothing_heavy(modules: str, absent: tuple[str, ...]) -> None:
     code = (
-        "import sys, aiops_mcp.cli, aiops_mcp.server.app, aiops_mcp.server.http;"
+        f"import sys, {modules};"
         "from aiops_mcp.server.app import build_server; from aiops_mcp.settings import Settings;"
         "build_server(Settings());"
-        "print(sorted(m for m in ('litellm', 'sqlalchemy', 'openai') if m in sys.modules))"
+        f"print(sorted(m for m in {absent!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"

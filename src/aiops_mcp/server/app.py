@@ -7,6 +7,7 @@ from mcp.server.mcpserver import MCPServer
 
 from aiops_mcp import __version__
 from aiops_mcp.datasources.registry import DatasourceRegistry
+from aiops_mcp.prompts import incident
 from aiops_mcp.resources import alerts, catalog, chats, results
 from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.runtime import Runtime
@@ -57,7 +58,7 @@ def build_server(
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
         subscriptions=notifier.bus,
     )
-    for family in (metrics, logs, results, alerts, chats, catalog):
+    for family in (metrics, logs, results, alerts, chats, catalog, incident):
         family.register(server)
     notifier.install(server)
     server.completion()(catalog.completer(shared))

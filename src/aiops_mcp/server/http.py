@@ -1,5 +1,6 @@
 """The HTTP face of the server: streamable HTTP MCP at /mcp, /healthz, /metrics, and the
-Alertmanager webhook at POST /alertmanager/webhook (see `aiops_mcp.server.webhook`)."""
+Alertmanager webhook at POST /alertmanager/webhook (`server.webhook`) and the management REST
+API under /api (`server.rest`)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from aiops_mcp import __version__
 from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.server import webhook
 from aiops_mcp.server.app import build_runtime, build_server
+from aiops_mcp.server.rest import rest_routes
 from aiops_mcp.settings import Settings
 
 
@@ -42,6 +44,7 @@ def build_http_app(settings: Settings, host: str = "127.0.0.1") -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route(webhook.PATH, webhook.webhook_endpoint(runtime, notifier), methods=["POST"]),
+        *rest_routes(runtime),
         Mount("/", app=mcp_app),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

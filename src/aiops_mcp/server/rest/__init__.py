@@ -1,0 +1,55 @@
+"""The REST API for people and the AIOps engine, next to MCP on the HTTP server.
+
+    /api/grafana/datasources            POST create · GET list (no secrets)
+    /api/grafana/datasources/{ref}      GET · PUT (fields not given are kept) · DELETE   (id or name)
+    /api/applications                   POST · GET
+    /api/applications/{ref}             GET · PUT (replace) · DELETE                     (id, name or alias)
+    /api/grafana/query/prometheus       POST {query, time_range?, start?, end?, step?, datasource?}
+    /api/grafana/query/loki             POST {... , limit?, direction?}
+    /api/grafana/metrics/{ref}          GET  an application's default metrics (?time_range, start, end, step)
+    /api/grafana/logs/{ref}             GET  an application's logs (?time_range, start, end, limit, contains)
+    /api/openapi.json                   GET  this API's OpenAPI document
+
+Every route needs `Authorization: Bearer <AIOPS_MCP_ADMIN_TOKEN>`; with no token configured the
+API answers 403 (never open by default). Errors: see `common`.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from aiops_mcp.runtime import Runtime
+from aiops_mcp.server.rest import admin, queries
+from aiops_mcp.server.rest.common import Endpoint, guarded
+from aiops_mcp.server.rest.openapi import openapi_document
+
+ENDPOINTS: list[Endpoint] = [*admin.ENDPOINTS, *queries.ENDPOINTS]
+
+
+async def openapi(_: Request, __: Runtime) -> Response:
+    """The OpenAPI document of every route here."""
+    return JSONResponse(openapi_document([*ENDPOINTS, OPENAPI]))
+
+
+OPENAPI = Endpoint("GET", "/api/openapi.json", openapi, "This API's OpenAPI document")
+
+
+def rest_routes(runtime: Runtime) -> list[BaseRoute]:
+    """Starlette routes of the REST API over ``runtime`` (share the MCP server's runtime)."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for endpoint in [*ENDPOINTS, OPENAPI]:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+    return [
+        Route(path, _dispatch(methods, runtime), methods=list(methods)) for path, methods in by_path.items()
+    ]
+
+
+def _dispatch(methods: dict[str, Endpoint], runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
+    handlers = {method: guarded(endpoint.handler, runtime) for method, endpoint in methods.items()}
+
+    async def endpoint(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return endpoint

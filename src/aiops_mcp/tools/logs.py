@@ -3,20 +3,18 @@
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
 
 from aiops_mcp.analysis.logs import clip_line, level_breakdown, level_of
 from aiops_mcp.datasources.errors import DatasourceError
-from aiops_mcp.datasources.loki import LokiClient
+from aiops_mcp.datasources.loki import Direction, LokiClient
 from aiops_mcp.datasources.models import LogEntry
+from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.timerange import TimeRange
-from aiops_mcp.runtime import ResultSpec, log_cursor, runtime
-from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
-from aiops_mcp.tools.guard import guarded
-from aiops_mcp.tools.metrics import (
+from aiops_mcp.runtime import ResultSpec, Runtime, log_cursor, runtime
+from aiops_mcp.tools.arguments import (
     Datasource,
     LabelArg,
     LimitArg,
@@ -24,10 +22,12 @@ from aiops_mcp.tools.metrics import (
     Step,
     TimeRangeText,
     TimeText,
-    finish,
     parse_window,
+    range_window,
 )
-from aiops_mcp.tools.metrics import range_window as metric_window
+from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
+from aiops_mcp.tools.guard import guarded
+from aiops_mcp.tools.metrics import series_answer, shaped, with_handle
 from aiops_mcp.tools.registration import add_tools
 from aiops_mcp.tools.shaping import (
     LogLineOut,
@@ -37,7 +37,6 @@ from aiops_mcp.tools.shaping import (
     common_labels,
     entry_time,
     level_counts_out,
-    metric_result,
     names_result,
     render_logs,
     render_names,
@@ -63,6 +62,51 @@ async def count_by_level(
     return counts, expr
 
 
+async def log_query(
+    rt: Runtime,
+    query: str,
+    *,
+    time_range: str = "last 1h",
+    start: str | None = None,
+    end: str | None = None,
+    limit: int | None = None,
+    direction: Direction = "backward",
+    datasource: str | None = None,
+) -> LogResult:
+    """LogQL log lines, bounded and grounded: the core of loki_query_logs (and REST)."""
+    parsed = parse_logql(query)
+    if parsed.kind != "log":
+        raise QueryInputError("this is a LogQL metric query; use loki_query_metrics for it")
+    text = str(parsed)
+    window = parse_window(rt, time_range, start, end)
+    wanted = limit or rt.settings.max_log_lines
+    client = await rt.loki(datasource)
+    data = await client.query_range(
+        text, window.start_ts, window.end_ts, limit=wanted + 1, direction=direction
+    )
+    entries = data.entries[:wanted]
+    warnings = list(data.warnings)
+    counts: list[tuple[str, float]] | None
+    try:
+        counts, _ = await count_by_level(client, text, window)
+    except DatasourceError as exc:
+        counts = None
+        warnings.append(f"counts by level unavailable: {exc}")
+    result = log_result(rt.settings.max_line_chars, entries, len(data.entries) > wanted, counts, warnings)
+    result.provenance = Provenance(
+        datasource=client.name,
+        datasource_type="loki",
+        query=text,
+        start=iso(window.start_ts),
+        end=iso(window.end_ts),
+    )
+    if result.more_lines and entries:
+        extra = (("direction", direction),)
+        spec = ResultSpec("loki_logs", client.name, text, window.start_ts, window.end_ts, extra=extra)
+        result.more = rt.handles.uri(spec, log_cursor([e.timestamp_ns for e in entries]))
+    return result
+
+
 @guarded
 async def loki_query_logs(
     query: LogQL,
@@ -79,41 +123,20 @@ async def loki_query_logs(
     Unsure of labels? Call loki_list_labels first. Also returns exact counts by level over the
     whole window, so use this for 'how many errors' too. Lines are capped; a handle pages the rest."""
     rt = runtime(ctx)
-    parsed = parse_logql(query)
-    if parsed.kind != "log":
-        raise ToolError("this is a LogQL metric query; use loki_query_metrics for it")
-    text = str(parsed)
-    window = parse_window(rt, time_range, start, end)
-    wanted = limit or rt.settings.max_log_lines
-    client = await rt.loki(datasource)
-    data = await client.query_range(
-        text, window.start_ts, window.end_ts, limit=wanted + 1, direction=direction
+    result = await log_query(
+        rt,
+        query,
+        time_range=time_range,
+        start=start,
+        end=end,
+        limit=limit,
+        direction=direction,
+        datasource=datasource,
     )
-    entries = data.entries[:wanted]
-    warnings = list(data.warnings)
-    counts: list[tuple[str, float]] | None
-    try:
-        counts, _ = await count_by_level(client, text, window)
-    except DatasourceError as exc:
-        counts = None
-        warnings.append(f"counts by level unavailable: {exc}")
-    result = _log_result(rt.settings.max_line_chars, entries, len(data.entries) > wanted, counts, warnings)
-    result.provenance = Provenance(
-        datasource=client.name,
-        datasource_type="loki",
-        query=text,
-        start=iso(window.start_ts),
-        end=iso(window.end_ts),
-    )
-    if result.more_lines and entries:
-        spec = ResultSpec(
-            "loki_logs", client.name, text, window.start_ts, window.end_ts, extra=(("direction", direction),)
-        )
-        result.more = rt.handles.uri(spec, log_cursor([e.timestamp_ns for e in entries]))
     return tool_result(result, render_logs(result, rt.settings.max_result_bytes))
 
 
-def _log_result(
+def log_result(
     max_chars: int,
     entries: list[LogEntry],
     more: bool,
@@ -155,6 +178,37 @@ def _log_result(
     )
 
 
+async def log_metric_query(
+    rt: Runtime,
+    query: str,
+    *,
+    time_range: str = "last 1h",
+    start: str | None = None,
+    end: str | None = None,
+    step: str | None = None,
+    points: int | None = None,
+    datasource: str | None = None,
+) -> MetricResult:
+    """A LogQL metric query over a range, shaped like PromQL series: the core of loki_query_metrics."""
+    parsed = parse_logql(query)
+    if parsed.kind != "metric":
+        raise QueryInputError("this is a LogQL log query; use loki_query_logs for log lines")
+    text = str(parsed)
+    lo, hi, step_s = range_window(rt, parse_window(rt, time_range, start, end), step)
+    client = await rt.loki(datasource)
+    data = await client.query_range(text, lo, hi, step=step_s)
+    provenance = Provenance(
+        datasource=client.name,
+        datasource_type="loki",
+        query=text,
+        start=iso(lo),
+        end=iso(hi),
+        step_seconds=step_s,
+    )
+    spec = ResultSpec("loki_range", client.name, text, lo, hi, step_s)
+    return with_handle(rt, shaped(rt, data, provenance, points), spec)
+
+
 @guarded
 async def loki_query_metrics(
     query: Annotated[
@@ -172,30 +226,17 @@ async def loki_query_metrics(
 
     Returns series like prometheus_query_range: exact statistics per series, largest first, capped."""
     rt = runtime(ctx)
-    parsed = parse_logql(query)
-    if parsed.kind != "metric":
-        raise ToolError("this is a LogQL log query; use loki_query_logs for log lines")
-    text = str(parsed)
-    window = parse_window(rt, time_range, start, end)
-    lo, hi, step_s = metric_window(rt, window, step)
-    client = await rt.loki(datasource)
-    data = await client.query_range(text, lo, hi, step=step_s)
-    provenance = Provenance(
-        datasource=client.name,
-        datasource_type="loki",
-        query=text,
-        start=iso(lo),
-        end=iso(hi),
-        step_seconds=step_s,
+    result = await log_metric_query(
+        rt,
+        query,
+        time_range=time_range,
+        start=start,
+        end=end,
+        step=step,
+        points=points,
+        datasource=datasource,
     )
-    result = metric_result(
-        data,
-        provenance,
-        max_series=rt.settings.max_series,
-        max_results=rt.settings.max_query_results,
-        max_points=points or rt.settings.max_points,
-    )
-    return finish(rt, result, ResultSpec("loki_range", client.name, text, lo, hi, step_s))
+    return series_answer(rt, result)
 
 
 @guarded

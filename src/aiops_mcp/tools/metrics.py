@@ -1,17 +1,28 @@
 """Prometheus tools: PromQL instant and range queries, metric and label discovery."""
 
-from datetime import timedelta
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from aiops_mcp.datasources.models import QueryData
+from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.promql import validate_promql
-from aiops_mcp.query.step import align_range, auto_step, parse_duration, validate_step
-from aiops_mcp.query.timerange import TimeRange, parse_instant, parse_time_range
+from aiops_mcp.query.timerange import parse_instant
 from aiops_mcp.runtime import ResultSpec, Runtime, runtime
+from aiops_mcp.tools.arguments import (
+    Datasource,
+    LabelArg,
+    LimitArg,
+    PointsArg,
+    PromQL,
+    Step,
+    TimeRangeText,
+    TimeText,
+    parse_window,
+    range_window,
+)
 from aiops_mcp.tools.contract import Provenance, Status, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.registration import add_tools
@@ -24,40 +35,61 @@ from aiops_mcp.tools.shaping import (
     render_names,
 )
 
-PromQL = Annotated[
-    str, Field(description="PromQL expression, e.g. sum by (app) (rate(http_requests_total[5m])).")
-]
-TimeRangeText = Annotated[
-    str,
-    Field(description="'last 24h', '2h', 'yesterday', 'today', 'since 14:00', or use start/end. UTC."),
-]
-TimeText = Annotated[str | None, Field(description="RFC 3339, unix seconds, 'now-1h', 'yesterday 14:30'.")]
-Datasource = Annotated[str | None, Field(description="Datasource name; the default one if omitted.")]
-PointsArg = Annotated[int | None, Field(ge=2, le=500, description="Preview points per series.")]
-LabelArg = Annotated[str | None, Field(description="Give a label to list its values; omit for names.")]
-LimitArg = Annotated[int, Field(ge=1, le=1000)]
-Step = Annotated[str | None, Field(description="Resolution like '1m'; automatic if omitted.")]
 
-
-def parse_window(rt: Runtime, text: str, start: str | None, end: str | None) -> TimeRange:
-    """The user's range, checked against MAX_QUERY_RANGE_HOURS."""
-    limit = timedelta(hours=rt.settings.max_query_range_hours)
-    return parse_time_range(text, start=start, end=end, now=rt.now(), max_range=limit)
-
-
-def range_window(rt: Runtime, window: TimeRange, step: str | None) -> tuple[float, float, float]:
-    """Start, end and step, the range aligned to the step so repeated questions hit the cache."""
-    seconds = parse_duration(step) if step else auto_step(window.seconds, rt.settings.query_max_points)
-    validate_step(window.seconds, seconds)
-    start, end = align_range(window.start_ts, window.end_ts, seconds)
-    return start, end, seconds
-
-
-def finish(rt: Runtime, result: MetricResult, spec: ResultSpec) -> CallToolResult:
-    """Attach a paging handle when series were cut, then render within the text budget."""
+def with_handle(rt: Runtime, result: MetricResult, spec: ResultSpec) -> MetricResult:
+    """Attach a handle to page through every series when some were cut."""
     if result.status == Status.TRUNCATED:
         result.more = rt.handles.uri(spec, "0")
+    return result
+
+
+def series_answer(rt: Runtime, result: MetricResult) -> CallToolResult:
+    """The tool result: the model, rendered within the text budget."""
     return tool_result(result, render_metric(result, rt.settings.max_result_bytes))
+
+
+def shaped(rt: Runtime, data: QueryData, provenance: Provenance, points: int | None) -> MetricResult:
+    """Series ranked, capped and summarised within the configured budgets."""
+    return metric_result(
+        data,
+        provenance,
+        max_series=rt.settings.max_series,
+        max_results=rt.settings.max_query_results,
+        max_points=points or rt.settings.max_points,
+    )
+
+
+async def range_query(
+    rt: Runtime,
+    query: str,
+    *,
+    time_range: str = "last 1h",
+    start: str | None = None,
+    end: str | None = None,
+    step: str | None = None,
+    points: int | None = None,
+    datasource: str | None = None,
+) -> MetricResult:
+    """PromQL over a range, bounded and grounded: the core of prometheus_query_range (and REST)."""
+    info = validate_promql(query)
+    if info.value_type == "matrix":
+        raise QueryInputError(
+            "a range query needs an expression that returns an instant vector; "
+            f"wrap the range selector in a function such as rate(...) or avg_over_time(...): {query}"
+        )
+    lo, hi, step_s = range_window(rt, parse_window(rt, time_range, start, end), step)
+    client = await rt.prometheus(datasource)
+    data = await client.query_range(info.normalised, lo, hi, step_s)
+    provenance = Provenance(
+        datasource=client.name,
+        datasource_type="prometheus",
+        query=info.normalised,
+        start=iso(lo),
+        end=iso(hi),
+        step_seconds=step_s,
+    )
+    spec = ResultSpec("prometheus_range", client.name, info.normalised, lo, hi, step_s)
+    return with_handle(rt, shaped(rt, data, provenance, points), spec)
 
 
 @guarded
@@ -77,16 +109,10 @@ async def prometheus_query(
     client = await rt.prometheus(datasource)
     data = await client.query(info.normalised, at)
     provenance = Provenance(
-        datasource=client.name, datasource_type="prometheus", query=info.normalised, time=_iso(at)
+        datasource=client.name, datasource_type="prometheus", query=info.normalised, time=iso(at)
     )
-    result = metric_result(
-        data,
-        provenance,
-        max_series=rt.settings.max_series,
-        max_results=rt.settings.max_query_results,
-        max_points=1,
-    )
-    return finish(rt, result, ResultSpec("prometheus_instant", client.name, info.normalised, end=at))
+    spec = ResultSpec("prometheus_instant", client.name, info.normalised, end=at)
+    return series_answer(rt, with_handle(rt, shaped(rt, data, provenance, 1), spec))
 
 
 @guarded
@@ -105,33 +131,17 @@ async def prometheus_query_range(
     Each series comes with min/max/mean/p95/last and time of max computed from every sample,
     plus a short preview; the largest series first, capped, with a handle to page the rest."""
     rt = runtime(ctx)
-    info = validate_promql(query)
-    if info.value_type == "matrix":
-        raise ToolError(
-            "a range query needs an expression that returns an instant vector; "
-            f"wrap the range selector in a function such as rate(...) or avg_over_time(...): {query}"
-        )
-    window = parse_window(rt, time_range, start, end)
-    lo, hi, step_s = range_window(rt, window, step)
-    client = await rt.prometheus(datasource)
-    data = await client.query_range(info.normalised, lo, hi, step_s)
-    provenance = Provenance(
-        datasource=client.name,
-        datasource_type="prometheus",
-        query=info.normalised,
-        start=_iso(lo),
-        end=_iso(hi),
-        step_seconds=step_s,
+    result = await range_query(
+        rt,
+        query,
+        time_range=time_range,
+        start=start,
+        end=end,
+        step=step,
+        points=points,
+        datasource=datasource,
     )
-    result = metric_result(
-        data,
-        provenance,
-        max_series=rt.settings.max_series,
-        max_results=rt.settings.max_query_results,
-        max_points=points or rt.settings.max_points,
-    )
-    spec = ResultSpec("prometheus_range", client.name, info.normalised, lo, hi, step_s)
-    return finish(rt, result, spec)
+    return series_answer(rt, result)
 
 
 @guarded
@@ -178,10 +188,6 @@ async def prometheus_list_labels(
         what = "label names"
     result = names_result(client.name, what + (f" for {match}" if match else ""), listing.items, limit)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
-
-
-def _iso(ts: float) -> str:
-    return iso(ts) or ""
 
 
 def register(server: MCPServer) -> None:

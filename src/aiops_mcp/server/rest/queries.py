@@ -15,18 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aiops_mcp.datasources.errors import DatasourceError, DatasourceUnavailable
-from aiops_mcp.datasources.models import QueryData
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.logql.build import add_line_filter, stream_selector
-from aiops_mcp.query.promql import selector, validate_promql
-from aiops_mcp.runtime import ResultSpec, Runtime
+from aiops_mcp.query.promql import selector
+from aiops_mcp.runtime import Runtime
 from aiops_mcp.server.rest.admin import find_profile
 from aiops_mcp.server.rest.common import ApiError, Endpoint, Param, field_errors, json_answer, read_body
-from aiops_mcp.tools.contract import Provenance, Status, iso
-from aiops_mcp.tools.logs import _log_result, count_by_level
-from aiops_mcp.tools.metrics import parse_window, range_window
-from aiops_mcp.tools.shaping import LogResult, MetricResult, metric_result
+from aiops_mcp.tools.contract import Status
+from aiops_mcp.tools.logs import log_metric_query, log_query
+from aiops_mcp.tools.metrics import range_query
+from aiops_mcp.tools.shaping import LogResult, MetricResult
 
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
@@ -64,79 +63,15 @@ class AppMetricsOut(BaseModel):
 
 
 async def prometheus_range(rt: Runtime, body: QueryIn) -> MetricResult:
-    """Like the prometheus_query_range tool."""
-    info = validate_promql(body.query)
-    if info.value_type == "matrix":
-        raise QueryInputError("a range query needs an instant-vector expression: wrap the range in rate(...)")
-    lo, hi, step = range_window(rt, parse_window(rt, body.time_range, body.start, body.end), body.step)
-    client = await rt.prometheus(body.datasource)
-    data = await client.query_range(info.normalised, lo, hi, step)
-    provenance = Provenance(
-        datasource=client.name,
-        datasource_type="prometheus",
-        query=info.normalised,
-        start=iso(lo),
-        end=iso(hi),
-        step_seconds=step,
-    )
-    result = _bounded(rt, data, provenance)
-    if result.status == Status.TRUNCATED:
-        result.more = rt.handles.uri(
-            ResultSpec("prometheus_range", client.name, info.normalised, lo, hi, step), "0"
-        )
-    return result
-
-
-async def loki_logs(rt: Runtime, body: QueryIn, query: str) -> LogResult:
-    """Like the loki_query_logs tool (``query`` already parsed as a log query)."""
-    window = parse_window(rt, body.time_range, body.start, body.end)
-    wanted = body.limit or rt.settings.max_log_lines
-    client = await rt.loki(body.datasource)
-    data = await client.query_range(
-        query, window.start_ts, window.end_ts, limit=wanted + 1, direction=body.direction
-    )
-    warnings = list(data.warnings)
-    try:
-        counts: list[tuple[str, float]] | None = (await count_by_level(client, query, window))[0]
-    except DatasourceError as exc:
-        counts = None
-        warnings.append(f"counts by level unavailable: {exc}")
-    entries = data.entries[:wanted]
-    result = _log_result(rt.settings.max_line_chars, entries, len(data.entries) > wanted, counts, warnings)
-    result.provenance = Provenance(
-        datasource=client.name,
-        datasource_type="loki",
-        query=query,
-        start=iso(window.start_ts),
-        end=iso(window.end_ts),
-    )
-    return result
-
-
-async def loki_metrics(rt: Runtime, body: QueryIn, query: str) -> MetricResult:
-    """Like the loki_query_metrics tool."""
-    lo, hi, step = range_window(rt, parse_window(rt, body.time_range, body.start, body.end), body.step)
-    client = await rt.loki(body.datasource)
-    data = await client.query_range(query, lo, hi, step=step)
-    provenance = Provenance(
-        datasource=client.name,
-        datasource_type="loki",
-        query=query,
-        start=iso(lo),
-        end=iso(hi),
-        step_seconds=step,
-    )
-    return _bounded(rt, data, provenance)
-
-
-def _bounded(rt: Runtime, data: QueryData, provenance: Provenance) -> MetricResult:
-    settings = rt.settings
-    return metric_result(
-        data,
-        provenance,
-        max_series=settings.max_series,
-        max_results=settings.max_query_results,
-        max_points=settings.max_points,
+    """What the prometheus_query_range tool answers."""
+    return await range_query(
+        rt,
+        body.query,
+        time_range=body.time_range,
+        start=body.start,
+        end=body.end,
+        step=body.step,
+        datasource=body.datasource,
     )
 
 
@@ -157,11 +92,20 @@ async def query_prometheus(request: Request, rt: Runtime) -> Response:
 
 
 async def query_loki(request: Request, rt: Runtime) -> Response:
-    body = await read_body(request, QueryIn)
-    parsed = parse_logql(body.query)
-    if parsed.kind == "log":
-        return json_answer(await loki_logs(rt, body, str(parsed)))
-    return json_answer(await loki_metrics(rt, body, str(parsed)))
+    return json_answer(await loki_answer(rt, await read_body(request, QueryIn)))
+
+
+async def loki_answer(rt: Runtime, body: QueryIn) -> LogResult | MetricResult:
+    """What loki_query_logs or loki_query_metrics answers, by the kind of query."""
+    if parse_logql(body.query).kind == "log":
+        return await log_query(
+            rt, body.query, time_range=body.time_range, start=body.start, end=body.end,
+            limit=body.limit, direction=body.direction, datasource=body.datasource,
+        )  # fmt: skip
+    return await log_metric_query(
+        rt, body.query, time_range=body.time_range, start=body.start, end=body.end,
+        step=body.step, datasource=body.datasource,
+    )  # fmt: skip
 
 
 def _query_in(request: Request, **given: Any) -> QueryIn:
@@ -220,7 +164,7 @@ async def app_logs(request: Request, rt: Runtime) -> Response:
     body = _query_in(
         request, query=query, datasource=profile.loki_datasource, limit=int(limit) if limit else None
     )
-    return json_answer(await loki_logs(rt, body, str(parse_logql(query))))
+    return json_answer(await loki_answer(rt, body))
 
 
 WINDOW = (

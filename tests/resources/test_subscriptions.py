@@ -13,7 +13,8 @@ from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types import ResourceUpdatedNotification
 
 from aiops_mcp.settings import Settings
-from tests.server.test_webhook import TOKEN, alert, payload, serving
+from tests.server.test_webhook import TOKEN, alert, payload
+from tests.serving import serving
 
 pytestmark = pytest.mark.anyio
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -10,37 +10,19 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import uvicorn
 import yaml
 
-from aiops_mcp.demo.backends import RunningAlertmanager, alertmanager_config, free_port
-from aiops_mcp.server.http import build_http_app
+from aiops_mcp.demo.backends import RunningAlertmanager, alertmanager_config
 from aiops_mcp.server.webhook import MAX_BODY_BYTES
 from aiops_mcp.settings import Settings
 from aiops_mcp.store import AlertFilter, Store, open_store
 from tests.backends.plugin import require_binaries
+from tests.serving import serving
 
 pytestmark = pytest.mark.anyio
 TOKEN = "webhook-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[str]:
-    """The HTTP app on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(build_http_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(server.serve)
-        with anyio.fail_after(20):
-            while not server.started:  # uvicorn offers no event to wait on  # noqa: ASYNC110
-                await anyio.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
 
 
 @asynccontextmanager

@@ -67,7 +67,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args, settings)
 
 
+def store_problem(settings: Settings) -> str | None:
+    """Why the configured database cannot be used, in one line; None when it can."""
+
+    async def probe() -> str | None:
+        from aiops_mcp.store import StoreError, open_store
+
+        try:
+            store = await open_store(settings.database_url, settings.data_dir)
+        except StoreError as exc:
+            return str(exc)
+        await store.aclose()
+        return None
+
+    return anyio.run(probe)
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    # The embedded SQLite store opens on first use; a configured database is checked up front,
+    # so a wrong DATABASE_URL is one clear line at start rather than errors later.
+    if settings.database_url and (problem := store_problem(settings)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     if not args.http:
         from aiops_mcp.server.app import build_server
 

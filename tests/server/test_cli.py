@@ -73,3 +73,13 @@ def test_credentials_never_show_in_settings_or_datasource_views(monkeypatch: pyt
     for text in shown:
         assert "hunter2-secret" not in text and "key-secret-123" not in text
     assert config.public_view()["auth"] == "basic"
+
+
+def test_serve_refuses_an_unreachable_database_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+asyncpg://ops:pw-secret@127.0.0.1:{free_port()}/aiops")
+    assert main(["serve"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
+    assert "pw-secret" not in err[0]

@@ -1,8 +1,9 @@
 """How to reach one backend: address, credentials, tenancy, TLS and limits."""
 
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 DatasourceType = Literal["prometheus", "loki", "alertmanager"]
 
@@ -25,6 +26,22 @@ class DatasourceConfig(BaseModel):
     cache_ttl_seconds: float = Field(default=300.0, ge=0)
     max_concurrency: int = Field(default=8, ge=1)
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _credentials_out_of_the_url(self) -> Self:
+        """`http://user:pw@host` becomes basic auth, so the URL itself never carries a secret."""
+        parts = urlsplit(self.url)
+        if parts.username is None and parts.password is None:
+            return self
+        if parts.username and self.basic_user is None:
+            self.basic_user = unquote(parts.username)
+        if parts.password and self.basic_password is None:
+            self.basic_password = SecretStr(unquote(parts.password))
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{parts.port}" if parts.port else ""
+        self.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return self
 
     def public_view(self) -> dict[str, object]:
         """What may be shown to a user or a model: everything but credentials and header values."""

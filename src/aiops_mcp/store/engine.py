@@ -58,7 +58,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
     options: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": CONNECT_TIMEOUT_SECONDS}
-    engine = create_async_engine(parsed, **options)
+    # Parameters can hold encrypted credentials and URLs: never write them into SQL logs.
+    engine = create_async_engine(parsed, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

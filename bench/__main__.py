@@ -1,3 +1,15 @@
-from bench.core import run
+"""`python -m bench` runs every benchmark (core, then store); `python -m bench core|store` runs one."""
 
-run()
+import importlib
+import sys
+
+BENCHMARKS = ("core", "store")
+
+names = sys.argv[1:] or list(BENCHMARKS)
+unknown = [name for name in names if name not in BENCHMARKS]
+if unknown:
+    sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+for name in names:
+    if len(names) > 1:
+        print(f"\n## {name}\n", flush=True)
+    importlib.import_module(f"bench.{name}").run()

@@ -115,7 +115,7 @@ async def size_row(url: str, start: datetime, end: datetime) -> dict[str, Any]:
                 "step": step,
             },
         )
-    text_bytes = len(result.content[0].text.encode())
+    text_bytes = sum(len(block.text.encode()) for block in result.content if block.type == "text")
     structured_bytes = len(json.dumps(data, separators=(",", ":")).encode())
     raw_bytes = len(raw.content)
     return {

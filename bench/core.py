@@ -5,7 +5,6 @@ The server's query cache is off for latency rows (otherwise we would be timing a
 """
 
 import json
-import logging
 import statistics
 import sys
 import tempfile
@@ -24,10 +23,10 @@ from aiops_mcp.demo.backends import start_prometheus
 from aiops_mcp.demo.world import build_world
 from aiops_mcp.server.app import build_server
 from aiops_mcp.settings import Settings
+from bench.record import quiet_logs, save
 
 CALLS = 50
 STARTS = 5
-RESULTS = Path(__file__).parent / "results"
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -159,7 +158,7 @@ def render(latency: list[dict[str, Any]], startup: list[float], size: dict[str, 
 
 
 async def main() -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_logs()
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     world = build_world(end)
     with tempfile.TemporaryDirectory(prefix="aiops-bench-") as tmp:
@@ -170,18 +169,9 @@ async def main() -> None:
             size = await size_row(prometheus.url, world.end - timedelta(hours=24), world.end)
         finally:
             prometheus.stop()
-    table = render(latency, startup, size)
-    print(table)
-    RESULTS.mkdir(exist_ok=True)
-    record = {
-        "when": end.isoformat(),
-        "python": sys.version.split()[0],
-        "latency": latency,
-        "startup_seconds": startup,
-        "size": size,
-    }
-    (RESULTS / "core.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / "core.md").write_text(table + "\n")
+    save(
+        "core", render(latency, startup, size), {"latency": latency, "startup_seconds": startup, "size": size}
+    )
 
 
 def run() -> None:

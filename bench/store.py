@@ -12,9 +12,7 @@ uses WAL with ``synchronous=NORMAL``: neither waits for the disk on commit.
 """
 
 import json
-import logging
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +29,7 @@ from aiops_mcp.demo.backends import start_postgres
 from aiops_mcp.settings import Settings
 from aiops_mcp.store import AlertFilter, Store, open_store
 from bench.core import percentiles, timed
+from bench.record import quiet_logs, save
 from tests.serving import serving
 
 ALERTS = 10_000
@@ -41,7 +40,6 @@ APPS = [f"app-{n:02}" for n in range(20)]
 ALERTNAMES = ["HighErrorRate", "HighLatency", "PodCrashLooping", "DiskFull", "MemoryPressure", "TargetDown"]
 SEVERITIES = ["critical", "warning", "info"]
 FILTER_APP = APPS[7]
-RESULTS = Path(__file__).parent / "results"
 BACKEND_SECONDS = 300  # one backend's whole run; the bench fails rather than hangs
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NEVER = datetime(1, 1, 1, tzinfo=UTC)
@@ -289,23 +287,9 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 
 async def main() -> None:
-    for name in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access", "mcp", "aiops_mcp"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    when = datetime.now(UTC).replace(microsecond=0)
+    quiet_logs()
     rows = [await sqlite_row(), await postgres_row()]
-    table = render(rows)
-    print(table)
-    RESULTS.mkdir(exist_ok=True)
-    record = {
-        "when": when.isoformat(),
-        "python": sys.version.split()[0],
-        "alerts": ALERTS,
-        "batch": BATCH,
-        "reads": READS,
-        "rows": rows,
-    }
-    (RESULTS / "store.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / "store.md").write_text(table + "\n")
+    save("store", render(rows), {"alerts": ALERTS, "batch": BATCH, "reads": READS, "rows": rows})
 
 
 def run() -> None:

@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request at INFO
+    for name in ("httpx", "httpx2"):  # they log every request at INFO
+        logging.getLogger(name).setLevel(logging.WARNING)
     if args.command == "doctor":
         from aiops_mcp.server.doctor import run_doctor
 

@@ -1,0 +1,65 @@
+import math
+
+import pytest
+
+from aiops_mcp.analysis.impact import compare_to_baseline
+
+
+def test_a_latency_peak_against_yesterday_is_impacted_with_a_readable_reason() -> None:
+    result = compare_to_baseline(
+        "p95 latency", [0.3, 0.96, 0.5], {"the same window yesterday": [0.2, 0.24]}, unit="s"
+    )
+    assert (result.status, result.impacted, result.peak) == ("ok", True, 0.96)
+    (base,) = result.baselines
+    assert base.mean == pytest.approx(0.22)
+    assert base.peak_ratio == pytest.approx(0.96 / 0.22)
+    assert base.mean_ratio == pytest.approx((1.76 / 3) / 0.22)
+    assert "p95 latency peak 0.96 s is 4.4× the same window yesterday (0.22 s)" in result.reason
+
+
+def test_impacted_only_when_worse_than_every_baseline() -> None:
+    result = compare_to_baseline("cpu", [0.9], {"yesterday": [0.3], "last week": [0.8]})
+    assert [b.impacted for b in result.baselines] == [True, False]
+    assert result.impacted is False
+    assert result.reason.startswith("not impacted")
+
+
+def test_min_absolute_ignores_large_ratios_of_tiny_values() -> None:
+    result = compare_to_baseline("errors/s", [0.003], {"yesterday": [0.001]}, min_absolute=0.1)
+    assert result.baselines[0].peak_ratio == pytest.approx(3.0)
+    assert result.impacted is False
+
+
+def test_lower_is_worse_uses_the_trough() -> None:
+    result = compare_to_baseline("requests/s", [100.0, 20.0], {"yesterday": [100.0]}, higher_is_worse=False)
+    assert (result.peak, result.impacted) == (20.0, True)
+    assert result.baselines[0].peak_ratio == pytest.approx(0.2)
+    steady = compare_to_baseline("requests/s", [90.0], {"yesterday": [100.0]}, higher_is_worse=False)
+    assert steady.impacted is False
+
+
+def test_a_zero_baseline_gives_no_ratio_and_says_why() -> None:
+    result = compare_to_baseline("5xx/s", [0.0, 2.0], {"yesterday": [0.0, 0.0]})
+    (base,) = result.baselines
+    assert (base.mean, base.peak_ratio, base.mean_ratio) == (0.0, None, None)
+    assert "ratio undefined" in base.reason
+    assert result.impacted is True
+    quiet = compare_to_baseline("5xx/s", [0.0], {"yesterday": [0.0]})
+    assert quiet.impacted is False
+
+
+def test_missing_window_or_baselines_is_missing_not_zero() -> None:
+    empty = compare_to_baseline("cpu", [], {"yesterday": [0.5]})
+    assert (empty.status, empty.peak, empty.mean, empty.impacted) == ("missing", None, None, None)
+    only_nan = compare_to_baseline("cpu", [math.nan], {"yesterday": [0.5]})
+    assert only_nan.status == "missing"
+    no_base = compare_to_baseline("cpu", [0.5], {"yesterday": [], "last week": [math.nan]})
+    assert (no_base.status, no_base.impacted, no_base.peak) == ("missing", None, 0.5)
+    assert all(b.mean is None and b.peak_ratio is None for b in no_base.baselines)
+    assert compare_to_baseline("cpu", [0.5], {}).status == "missing"
+
+
+def test_an_empty_baseline_is_skipped_when_another_has_data() -> None:
+    result = compare_to_baseline("cpu", [0.9, math.nan], {"yesterday": [], "last week": [0.3]})
+    assert (result.status, result.impacted, result.mean) == ("ok", True, 0.9)
+    assert "no data for yesterday" in result.reason

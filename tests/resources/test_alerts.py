@@ -116,7 +116,7 @@ async def test_one_alert_carries_its_analysis_chats_and_similar_alerts(tmp_path:
     ]
     assert [s["id"] for s in alert["similar_alerts"]] == [first]
     assert alert["labels"]["app"] == "abc-app"
-    assert len(alert["annotations"]["runbook"]) < 4_100 and "[cut:" in alert["annotations"]["runbook"]
+    assert len(alert["annotations"]["runbook"]) < 4_100 and "… [+" in alert["annotations"]["runbook"]
     assert alert["app_alerts"] == "aiops://apps/abc-app/alerts"
     assert [s["uri"] for s in chats["sessions"]] == [f"aiops://chats/{chat.id}"]
 

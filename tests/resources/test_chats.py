@@ -35,7 +35,7 @@ async def test_a_session_lists_its_messages_in_order_in_pages(tmp_path: Path) ->
     assert second["next"] is None
     last = second["messages"][-1]
     assert last["tool_calls"] == [{"name": "prometheus_query", "arguments": {"q": "up"}}]
-    assert "[cut: 6000 more characters]" in last["content"]
+    assert "… [+6000 chars]" in last["content"]
 
 
 async def test_sessions_about_an_alert_are_listed_oldest_first(tmp_path: Path) -> None:

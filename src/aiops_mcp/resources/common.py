@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
+from aiops_mcp.analysis.logs import clip_line
 from aiops_mcp.runtime import Runtime, runtime
 
 if TYPE_CHECKING:
@@ -60,10 +61,8 @@ def iso(value: datetime | None) -> str | None:
 
 
 def clip(text: str | None, limit: int = TEXT_CHARS) -> str | None:
-    """``text`` cut to ``limit`` characters, marked when cut."""
-    if text is None or len(text) <= limit:
-        return text
-    return f"{text[:limit]}… [cut: {len(text) - limit} more characters]"
+    """``text`` cut to ``limit`` characters, marked when cut (as log lines are)."""
+    return None if text is None else clip_line(text, limit)[0]
 
 
 def offset_of(cursor: str | None) -> int:

@@ -11,9 +11,8 @@ label mappings, so a model goes straight to the evidence.
     explain_app(app)                 what is this app, where are its metrics and logs?
 """
 
-import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -62,13 +61,6 @@ def _filter(**criteria: Any) -> "AlertFilter":
     from aiops_mcp.store import AlertFilter
 
     return AlertFilter(**criteria)
-
-
-def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
-    """``known`` with the closest matches of ``wanted`` first, then the rest in order."""
-    names = list(dict.fromkeys(known))
-    close = difflib.get_close_matches(wanted, names, n=len(names) or 1, cutoff=0.3)
-    return close + [name for name in names if name not in close]
 
 
 def when(moment: datetime | None) -> str:
@@ -154,6 +146,8 @@ async def find_alert(store: "Store", alert_id: str) -> "Alert":
         f"{a.alertname} #{a.id}": f"#{a.id} {a.alertname} ({a.app or a.instance or '-'}, {when(a.starts_at)})"
         for a in recent
     }
+    from aiops_mcp.store.repositories.profiles import closest_first
+
     order = closest_first(wanted, labels)
     known = "; ".join(labels[key] for key in order[:KNOWN_SHOWN]) or "none (the store has no alerts)"
     raise UnknownName(f"no alert {alert_id!r}; known alerts (closest first): {known}")
@@ -161,12 +155,12 @@ async def find_alert(store: "Store", alert_id: str) -> "Alert":
 
 async def find_app(store: "Store", name: str) -> "ApplicationProfile":
     """The profile called ``name`` (or aliased so); `UnknownName` listing known ones, closest first."""
-    profile = await store.profiles.find(name)
-    if profile is not None:
-        return profile
-    names = [p.name for p in await store.profiles.list_all()]
-    known = ", ".join(closest_first(name, names)[:KNOWN_SHOWN]) or "none (add one with `aiops-mcp app add`)"
-    raise UnknownName(f"no application {name!r}; known applications (closest first): {known}")
+    from aiops_mcp.store import NotFound
+
+    try:
+        return await store.profiles.require(name)
+    except NotFound as error:
+        raise UnknownName(str(error)) from None
 
 
 async def questions_about(store: "Store", alert: "Alert") -> list[str]:

@@ -11,7 +11,7 @@ datetime in and out is aware UTC. Never imports MCP.
 
 from aiops_mcp.store.core import Store, open_store
 from aiops_mcp.store.engine import default_url, display_url
-from aiops_mcp.store.errors import InvalidInput, SecretKeyError, StoreError, StoreUnavailable
+from aiops_mcp.store.errors import InvalidInput, NotFound, SecretKeyError, StoreError, StoreUnavailable
 from aiops_mcp.store.migrator import alembic_config, head_revision, migrate
 from aiops_mcp.store.repositories import AlertPage
 from aiops_mcp.store.schemas import (
@@ -30,6 +30,7 @@ __all__ = [
     "AlertPage",
     "DatasourcePublic",
     "InvalidInput",
+    "NotFound",
     "ProfileIn",
     "SecretBox",
     "SecretKeyError",

@@ -40,3 +40,7 @@ class InvalidInput(StoreError, ValueError):
             field = ".".join(str(part) for part in item["loc"]) or what
             errors.setdefault(field, item["msg"])
         return cls(what, errors)
+
+
+class NotFound(StoreError, LookupError):
+    """Nothing by that name or id; the message lists the known ones, closest first."""

@@ -24,10 +24,12 @@ LimitArg = Annotated[int, Field(ge=1, le=1000)]
 Step = Annotated[str | None, Field(description="Resolution like '1m'; automatic if omitted.")]
 
 
-def parse_window(rt: Runtime, text: str, start: str | None, end: str | None) -> TimeRange:
-    """The user's range, checked against MAX_QUERY_RANGE_HOURS."""
+def parse_window(
+    rt: Runtime, text: str, start: str | None, end: str | None, default: str = "last 1h"
+) -> TimeRange:
+    """The user's range, checked against MAX_QUERY_RANGE_HOURS; `default` is the tool's default text."""
     limit = timedelta(hours=rt.settings.max_query_range_hours)
-    return parse_time_range(text, start=start, end=end, now=rt.now(), max_range=limit)
+    return parse_time_range(text, start=start, end=end, now=rt.now(), max_range=limit, default=default)
 
 
 def range_window(rt: Runtime, window: TimeRange, step: str | None) -> tuple[float, float, float]:

@@ -4,12 +4,25 @@ Input is validated as `ProfileIn` (see `aiops_mcp.store.schemas.validate_profile
 mappings), so the rows always hold well-formed JSON.
 """
 
+import difflib
+from collections.abc import Iterable
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aiops_mcp.store.errors import NotFound
 from aiops_mcp.store.models import ApplicationProfile
 from aiops_mcp.store.schemas import ProfileIn
 from aiops_mcp.store.types import utcnow
+
+KNOWN_SHOWN = 15
+
+
+def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
+    """``known`` with the closest matches of ``wanted`` first, then the rest in order."""
+    names = list(dict.fromkeys(known))
+    close = difflib.get_close_matches(wanted, names, n=len(names) or 1, cutoff=0.3)
+    return close + [name for name in names if name not in close]
 
 
 class ProfileRepository:
@@ -58,6 +71,15 @@ class ProfileRepository:
                 return exact
             rows = (await session.scalars(select(ApplicationProfile).order_by(ApplicationProfile.name))).all()
         return next((row for row in rows if wanted in {alias.casefold() for alias in row.aliases}), None)
+
+    async def require(self, name_or_alias: str) -> ApplicationProfile:
+        """Like `find`, but a miss raises `NotFound` listing the known applications, closest first."""
+        profile = await self.find(name_or_alias)
+        if profile is not None:
+            return profile
+        names = closest_first(name_or_alias, [p.name for p in await self.list_all()])
+        known = ", ".join(names[:KNOWN_SHOWN]) or "none (add one with `aiops-mcp app add`)"
+        raise NotFound(f"no application {name_or_alias!r}; known applications (closest first): {known}")
 
     async def list_all(self) -> list[ApplicationProfile]:
         """Every profile, by name."""

@@ -16,8 +16,7 @@ from aiops_mcp.analysis.series import SeriesStats, format_number, round_sig, spa
 
 
 class Status(StrEnum):
-    """ok: complete. empty: the query ran and matched nothing (a quiet window, not an error).
-    truncated: more existed than was returned (the result says how much). partial: a sub-query failed."""
+    """empty: ran, nothing matched; truncated: more existed (counted); partial: a sub-query failed."""
 
     OK = "ok"
     EMPTY = "empty"

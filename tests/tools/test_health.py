@@ -155,3 +155,24 @@ def test_a_failed_query_makes_the_result_partial_and_names_it() -> None:
     assert [(s.name, s.compliant) for s in result.slos] == [("availability", True), ("p95_latency_ms", None)]
     assert result.verdict == "healthy" and "no data for p95_latency_ms" in result.reason
     assert "missing (query failed): p95_latency" in render(result, "w", 4000)
+
+
+def test_a_flapping_app_keeps_its_longest_windows_and_counts_the_rest() -> None:
+    # 30 breaches of 15 s and one of 60 s: the result keeps 10 (the 60 s one among them) and says so.
+    times = [15.0 * i for i in range(200)]
+    ratio = [0.05 if i % 4 == 0 and i < 120 else 0.0 for i in range(200)]
+    ratio[150:154] = [0.09] * 4
+    data = {
+        "up": QueryData("matrix", [Series({"instance": "a:1"}, times, [1.0] * 200)]),
+        "error_ratio": QueryData("matrix", [Series({}, times, ratio)]),
+        "error_rate_total": QueryData("vector", [Series({}, [times[-1]], [0.01])]),
+        "p95_latency": QueryData("matrix", []),
+    }
+    queries = {name: Provenance(datasource="prom", datasource_type="prometheus", query=name) for name in data}
+    result = evaluate("a", data, {"error_rate": 1}, queries)
+    error_windows = [w for w in result.windows if w.signal == "error_rate"]
+    assert len(error_windows) == 10 and result.windows_omitted == 21
+    assert any(w.peak == 9 for w in error_windows), "the longest breach is kept"
+    assert [w.start for w in error_windows] == sorted(w.start for w in error_windows)
+    assert result.status == "truncated"
+    assert "21 shorter breach windows left out" in render(result, "w", 4000)

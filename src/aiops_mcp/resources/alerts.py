@@ -17,6 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from aiops_mcp.resources.common import clip, iso, reading, to_json
 
 if TYPE_CHECKING:
+    from aiops_mcp.store import Store
     from aiops_mcp.store.models import Alert
 
 RECENT_ALERTS = "aiops://alerts"
@@ -93,14 +94,20 @@ async def recent_alerts(
     )
 
 
+async def require_alert(store: "Store", alert_id: str) -> "Alert":
+    """The alert with this id; a not-found error that says where valid ids are."""
+    alert = await store.alerts.get(int(alert_id)) if alert_id.isdigit() else None
+    if alert is None:
+        raise ResourceNotFoundError(
+            f"alert {alert_id!r} not found; alert ids are the `id` fields of aiops://alerts"
+        )
+    return alert
+
+
 async def one_alert(alert_id: str, ctx: Context) -> str:
     """One alert in full, with its AI analysis, its chat sessions and similar past alerts."""
     async with reading(ctx) as store:
-        alert = await store.alerts.get(int(alert_id)) if alert_id.isdigit() else None
-        if alert is None:
-            raise ResourceNotFoundError(
-                f"alert {alert_id!r} not found; alert ids are the `id` fields of aiops://alerts"
-            )
+        alert = await require_alert(store, alert_id)
         sessions = await store.chats.sessions_for_alert(alert.id)
         similar = await store.alerts.similar(alert.id, limit=5)
     return to_json(

@@ -10,6 +10,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
+from aiops_mcp.resources.alerts import require_alert
 from aiops_mcp.resources.common import clip, iso, offset_of, reading, to_json
 
 MESSAGES_PER_PAGE = 100
@@ -64,11 +65,7 @@ async def chat_session(session_id: str, ctx: Context, cursor: str | None = None)
 async def alert_chats(alert_id: str, ctx: Context) -> str:
     """The chat sessions about one alert, as JSON."""
     async with reading(ctx) as store:
-        alert = await store.alerts.get(int(alert_id)) if alert_id.isdigit() else None
-        if alert is None:
-            raise ResourceNotFoundError(
-                f"alert {alert_id!r} not found; alert ids are the `id` fields of aiops://alerts"
-            )
+        alert = await require_alert(store, alert_id)
         sessions = await store.chats.sessions_for_alert(alert.id)
     return to_json(
         {

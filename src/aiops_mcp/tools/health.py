@@ -85,6 +85,7 @@ class HealthResult(BaseModel):
     instances: dict[str, float | None]
     slos: list[SLOLine]
     windows: list[WindowLine]
+    windows_omitted: int = Field(default=0, description="Shorter breach windows left out (10 per signal).")
     queries: dict[str, Provenance]
 
 
@@ -134,7 +135,12 @@ def _samples(data: QueryData | None) -> list[slo.Sample]:
     return [(t, v) for t, v in zip(series.timestamps, series.values, strict=True) if math.isfinite(v)]
 
 
+MAX_WINDOWS_PER_SIGNAL = 10
+
+
 def _windows(signal: str, unit: str, windows: list[slo.Window], scale: float) -> list[WindowLine]:
+    """The signal's longest breach windows (at most `MAX_WINDOWS_PER_SIGNAL`), in time order."""
+    kept = sorted(sorted(windows, key=lambda w: -w.duration)[:MAX_WINDOWS_PER_SIGNAL], key=lambda w: w.start)
     return [
         WindowLine(
             signal=signal,
@@ -144,7 +150,7 @@ def _windows(signal: str, unit: str, windows: list[slo.Window], scale: float) ->
             peak=round_sig(w.peak * scale) or 0.0,
             peak_at=iso(w.peak_at) or "",
         )
-        for w in windows
+        for w in kept
     ]
 
 
@@ -202,18 +208,28 @@ def evaluate(
                 query=queries[sources[name]].query if sources[name] in queries else "",
             )
         )
-    windows = [w for i in up.instances for w in _windows(f"down {i.instance}", "", list(i.down_windows), 1.0)]
+    found: list[tuple[str, str, list[slo.Window], float]] = [
+        (f"down {i.instance}", "", list(i.down_windows), 1.0) for i in up.instances
+    ]
     error_target, latency_target = slos.get("error_rate"), slos.get("p95_latency_ms")
     if error_target is not None:
-        found = slo.violation_windows(ratio, float(error_target) / 100, above=True)
-        windows += _windows("error_rate", "%", found, 100.0)
+        found.append(
+            ("error_rate", "%", slo.violation_windows(ratio, float(error_target) / 100, above=True), 100.0)
+        )
     if latency_target is not None:
-        found = slo.violation_windows(latency, float(latency_target) / 1000, above=True)
-        windows += _windows("p95_latency", "ms", found, 1000.0)
+        breaches = slo.violation_windows(latency, float(latency_target) / 1000, above=True)
+        found.append(("p95_latency", "ms", breaches, 1000.0))
+    windows = [line for signal, unit, ws, scale in found for line in _windows(signal, unit, ws, scale)]
+    omitted = sum(len(ws) for _, _, ws, _ in found) - len(windows)
     has_data = bool(up.samples or ratio or latency or total)
     judged = slo.verdict(results, has_data)
     missing = [name for name, value in data.items() if value is None]
-    status = Status.PARTIAL if missing else Status.OK if has_data else Status.EMPTY
+    if missing:
+        status = Status.PARTIAL
+    elif not has_data:
+        status = Status.EMPTY
+    else:
+        status = Status.TRUNCATED if omitted else Status.OK
     return HealthResult(
         app=app,
         status=status,
@@ -224,6 +240,7 @@ def evaluate(
         instances={i.instance: round_sig(i.percent) for i in up.instances},
         slos=lines,
         windows=windows,
+        windows_omitted=omitted,
         queries=queries,
     )
 
@@ -235,6 +252,10 @@ def render(result: HealthResult, window: str, budget: int) -> str:
         header.append(f"no samples for {result.app} in {window}")
     if result.missing:
         header.append(f"missing (query failed): {', '.join(result.missing)}")
+    if result.windows_omitted:
+        header.append(
+            f"{result.windows_omitted} shorter breach windows left out (the 10 longest per signal shown)"
+        )
     per = ", ".join(f"{k} {format_number(v)} %" for k, v in result.instances.items())
     header.append(f"uptime {format_number(result.uptime_percent)} %" + (f" ({per})" if per else ""))
     items = [

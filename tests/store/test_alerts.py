@@ -187,3 +187,17 @@ def test_an_alertmanager_webhook_alert_parses() -> None:
         AlertIn.model_validate(body | {"startsAt": "2025-03-01T12:00:00"})
     with pytest.raises(ValidationError, match="status"):
         AlertIn.model_validate(body | {"status": "pending"})
+
+
+async def test_breakdown_counts_per_alertname_and_severity_within_the_filters(store: Store) -> None:
+    await _seed(store)
+    rows = await store.alerts.recent(limit=100)
+    expected: dict[tuple[str, str | None], int] = {}
+    for row in rows.items:
+        expected[(row.alertname, row.severity)] = expected.get((row.alertname, row.severity), 0) + 1
+    counts = await store.alerts.breakdown()
+    assert {(c.alertname, c.severity): c.count for c in counts} == expected
+    assert [c.count for c in counts] == sorted((c.count for c in counts), reverse=True)
+    abc = await store.alerts.breakdown(AlertFilter(app="abc"))
+    assert sum(c.count for c in abc) == await store.alerts.count(AlertFilter(app="abc")) == 3
+    assert await store.alerts.breakdown(AlertFilter(app="nobody")) == []

@@ -3,15 +3,18 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
+from aiops_mcp.demo.seed import seed_demo
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.server.app import build_runtime, build_server
 from aiops_mcp.settings import Settings
+from aiops_mcp.store import ProfileIn, open_store
 
 
 @asynccontextmanager
@@ -44,6 +47,23 @@ async def call_error(client: Client, tool: str, **arguments: Any) -> str:
     result = await client.call_tool(tool, arguments)
     assert result.is_error, f"expected an error, got: {text_of(result)[:500]}"
     return text_of(result)
+
+
+async def seeded_settings(
+    tmp_path: Path, prometheus_url: str | None, world_end: datetime, *extra: ProfileIn, **more: object
+) -> Settings:
+    """Settings on a fresh SQLite store seeded with the demo data (and `extra` profiles)."""
+    settings = Settings(
+        prometheus_url=prometheus_url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
+        aiops_mcp_data_dir=tmp_path,
+        **more,
+    )
+    async with await open_store(settings.database_url, settings.data_dir) as store:
+        await seed_demo(store, world_end)
+        for profile in extra:
+            await store.profiles.save(profile)
+    return settings
 
 
 @pytest.fixture

@@ -10,12 +10,10 @@ import pytest
 from aiops_mcp.analysis.series import round_sig
 from aiops_mcp.datasources.models import QueryData, Series
 from aiops_mcp.demo.backends import free_port
-from aiops_mcp.demo.seed import seed_demo
-from aiops_mcp.settings import Settings
-from aiops_mcp.store import ProfileIn, open_store
+from aiops_mcp.store import ProfileIn
 from aiops_mcp.tools.contract import Provenance
 from aiops_mcp.tools.health import evaluate, render
-from tests.tools.conftest import call, call_error, connected, text_of
+from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
 STEP = timedelta(seconds=15)
@@ -27,21 +25,6 @@ RATE_WINDOW = timedelta(seconds=30)
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-async def seeded_settings(
-    tmp_path: Path, prometheus_url: str, world_end: datetime, *extra: ProfileIn
-) -> Settings:
-    settings = Settings(
-        prometheus_url=prometheus_url,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
-        aiops_mcp_data_dir=tmp_path,
-    )
-    async with await open_store(settings.database_url, settings.data_dir) as store:
-        await seed_demo(store, world_end)
-        for profile in extra:
-            await store.profiles.save(profile)
-    return settings
 
 
 def windows_of(result: dict[str, Any], signal: str) -> list[dict[str, Any]]:

@@ -40,3 +40,25 @@ def timeline_peak(points: Sequence[tuple[float, float]]) -> TimelinePeak:
     total = math.fsum(v for _, v in finite)
     at, count = max(finite, key=lambda p: (p[1], -p[0]))
     return TimelinePeak(at, count, total, count / total if total else None, len(finite))
+
+
+def bucket_grid(start: float, end: float, step: float) -> list[float]:
+    """Bucket end times, oldest first: buckets ``(t - step, t]`` on multiples of `step` (the grid
+    log backends evaluate range queries on) covering ``(start, end]``; the first and last bucket
+    reach past the window's edges unless those fall on the grid."""
+    first = math.floor(start / step) + 1
+    last = max(first, math.ceil(end / step))
+    return [k * step for k in range(first, last + 1)]
+
+
+def bucket_totals(series: Iterable[Sequence[tuple[float, float]]], grid: Sequence[float]) -> list[float]:
+    """Per-bucket sums over every series, on `grid` (a bucket without points counts 0, as log
+    backends leave empty steps out; points off the grid are ignored)."""
+    index = {round(t, 3): k for k, t in enumerate(grid)}
+    totals = [0.0] * len(grid)
+    for points in series:
+        for t, v in points:
+            k = index.get(round(t, 3))
+            if k is not None and not math.isnan(v):
+                totals[k] += v
+    return totals

@@ -21,9 +21,9 @@ the step at their start and to the step plus ``w`` at their end.
 """
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
@@ -31,11 +31,11 @@ from pydantic import BaseModel, Field
 
 from aiops_mcp.analysis import slo
 from aiops_mcp.analysis.series import format_number, percentile, round_sig
-from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.models import QueryData
 from aiops_mcp.query.promql import selector
 from aiops_mcp.query.step import align_range, auto_step, format_duration
-from aiops_mcp.runtime import Runtime, runtime
+from aiops_mcp.runtime import runtime
+from aiops_mcp.tools.answering import find_profile, gather, profile_labels
 from aiops_mcp.tools.arguments import Datasource, TimeRangeText, TimeText, parse_window
 from aiops_mcp.tools.contract import Provenance, Status, fit_lines, iso, tool_result
 from aiops_mcp.tools.guard import guarded
@@ -152,18 +152,6 @@ def _windows(signal: str, unit: str, windows: list[slo.Window], scale: float) ->
         )
         for w in kept
     ]
-
-
-async def find_profile(rt: Runtime, app: str) -> Any:
-    """The app's profile (by name or alias); a tool error listing the known apps, closest first."""
-    from aiops_mcp.store import NotFound, StoreError
-
-    try:
-        return await (await rt.store()).profiles.require(app)
-    except NotFound as error:
-        raise ToolError(str(error)) from None
-    except StoreError as error:
-        raise ToolError(f"the AIOps store is unavailable: {error}") from None
 
 
 def evaluate(
@@ -287,7 +275,7 @@ async def app_health(
     use and a verdict; every figure with its PromQL. Uses the app's profile (labels, SLOs)."""
     rt = runtime(ctx)
     profile = await find_profile(rt, app)
-    labels = dict((profile.service_mappings or {}).get("metrics") or {})
+    labels = profile_labels(profile, "metrics")
     if not labels:
         raise ToolError(f"application {profile.name!r} has no metric label mappings in its profile")
     window = parse_window(rt, time_range, start, end, default="yesterday")
@@ -298,23 +286,11 @@ async def app_health(
         labels, list(profile.default_metrics or []), rate_window, format_duration(hi - lo)
     )
     client = await rt.prometheus(datasource or profile.prometheus_datasource)
-    data: dict[str, QueryData | None] = {}
-    errors: list[DatasourceError] = []
 
-    async def fetch(name: str, query: str, is_range: bool) -> None:
-        try:
-            data[name] = await (
-                client.query_range(query, lo, hi, step) if is_range else client.query(query, hi)
-            )
-        except DatasourceError as error:
-            data[name] = None
-            errors.append(error)
+    def fetch(query: str, is_range: bool) -> Callable[[], Awaitable[QueryData]]:
+        return lambda: client.query_range(query, lo, hi, step) if is_range else client.query(query, hi)
 
-    async with anyio.create_task_group() as group:
-        for name, (query, is_range) in queries.items():
-            group.start_soon(fetch, name, query, is_range)
-    if len(errors) == len(queries):
-        raise errors[0]
+    fetched = await gather({name: fetch(query, is_range) for name, (query, is_range) in queries.items()})
     provenance = {
         name: Provenance(
             datasource=client.name,
@@ -327,7 +303,8 @@ async def app_health(
         )
         for name, (query, is_range) in queries.items()
     }
-    result = evaluate(profile.name, {n: data.get(n) for n in queries}, dict(profile.slos or {}), provenance)
+    data = {name: fetched.get(name) for name in queries}
+    result = evaluate(profile.name, data, dict(profile.slos or {}), provenance)
     return tool_result(result, render(result, window.description, rt.settings.max_result_bytes))
 
 

@@ -48,6 +48,15 @@ def derive_app(labels: dict[str, str]) -> str | None:
     return next((labels[name] for name in APP_LABELS if labels.get(name)), None)
 
 
+@dataclass(frozen=True, slots=True)
+class AlertCount:
+    """How many alerts one (alertname, severity) pair had."""
+
+    alertname: str
+    severity: str | None
+    count: int
+
+
 @dataclass(frozen=True)
 class AlertPage:
     """One page of alerts, newest first; pass ``next_cursor`` back for the next page (None: last)."""
@@ -161,6 +170,18 @@ class AlertRepository:
         statement = self._filtered(filters or AlertFilter()).with_only_columns(func.count(Alert.id))
         async with self._sessions() as session:
             return int(await session.scalar(statement) or 0)
+
+    async def breakdown(self, filters: AlertFilter | None = None) -> list[AlertCount]:
+        """How many alerts match ``filters`` per (alertname, severity), the most frequent first."""
+        statement = (
+            self._filtered(filters or AlertFilter())
+            .with_only_columns(Alert.alertname, Alert.severity, func.count(Alert.id))
+            .group_by(Alert.alertname, Alert.severity)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        counts = [AlertCount(name, severity, int(n)) for name, severity, n in rows]
+        return sorted(counts, key=lambda c: (-c.count, c.alertname, c.severity or ""))
 
     async def get(self, alert_id: int) -> Alert | None:
         """The alert with id ``alert_id``."""

@@ -1,0 +1,74 @@
+"""What the answer tools (health, events, impact, context) share: the application's profile, and
+named sub-queries run in parallel where one failing leaves the others (the answer is then partial).
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+import anyio
+from mcp.server.mcpserver.exceptions import ToolError
+
+from aiops_mcp.datasources.errors import DatasourceError
+from aiops_mcp.query.errors import QueryInputError
+from aiops_mcp.runtime import Runtime
+
+if TYPE_CHECKING:
+    from aiops_mcp.store.models import ApplicationProfile
+
+T = TypeVar("T")
+
+
+async def find_profile(rt: Runtime, app: str) -> "ApplicationProfile":
+    """The app's profile (by name or alias); a tool error listing the known apps, closest first."""
+    from aiops_mcp.store import NotFound, StoreError
+
+    try:
+        return await (await rt.store()).profiles.require(app)
+    except NotFound as error:
+        raise ToolError(str(error)) from None
+    except StoreError as error:
+        raise ToolError(f"the AIOps store is unavailable: {error}") from None
+
+
+def profile_labels(profile: "ApplicationProfile", kind: Literal["metrics", "logs"]) -> dict[str, str]:
+    """The labels that select the app's series (``metrics``) or log streams (``logs``); may be empty."""
+    mapped = (profile.service_mappings or {}).get(kind) or {}
+    return {str(k): str(v) for k, v in mapped.items()}
+
+
+@dataclass
+class Gathered(Generic[T]):
+    """Results by name; a failed part is absent from `values` and explained in `failures`."""
+
+    values: dict[str, T] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    errors: list[Exception] = field(default_factory=list)
+
+    def get(self, name: str) -> T | None:
+        return self.values.get(name)
+
+
+async def gather(calls: Mapping[str, Callable[[], Awaitable[T]]]) -> Gathered[T]:
+    """Run every call concurrently. Datasource, input and store errors are kept per name (the
+    others still answer); when every call failed the first error is raised."""
+    from aiops_mcp.store import StoreError
+
+    out: Gathered[T] = Gathered()
+
+    async def run(name: str, call: Callable[[], Awaitable[T]]) -> None:
+        try:
+            out.values[name] = await call()
+        except (DatasourceError, QueryInputError, StoreError) as error:
+            out.failures[name] = str(error)
+            out.errors.append(error)
+
+    async with anyio.create_task_group() as group:
+        for name, call in calls.items():
+            group.start_soon(run, name, call)
+    if calls and len(out.errors) == len(calls):
+        error = out.errors[0]
+        if isinstance(error, StoreError):
+            raise ToolError(f"the AIOps store is unavailable: {error}") from None
+        raise error
+    return out

@@ -52,7 +52,7 @@ def test_lines_are_sorted_whole_seconds_inside_the_world(world: World, lines: li
 
 
 def test_volume_is_modest_and_levels_are_mostly_info(lines: list[LogLine]) -> None:
-    assert 10_000 <= len(lines) <= 20_000
+    assert 15_000 <= len(lines) <= 30_000
     levels = Counter(level_of(entry.line) for entry in lines)
     assert set(levels) == set(LEVELS)
     assert levels["info"] > 0.8 * len(lines)

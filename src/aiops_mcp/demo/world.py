@@ -319,11 +319,12 @@ class World:
         return written
 
 
-def build_world(end: datetime, hours: int = 48, interval: int = 15, seed: int = 7) -> World:
+def build_world(end: datetime, hours: int = 72, interval: int = 15, seed: int = 7) -> World:
     """Generate the world: ``hours`` of samples every ``interval`` s, the last one at ``end``.
 
     ``end`` must be timezone-aware (it is converted to UTC) and is typically now floored to the
-    minute. The window must cover the whole previous UTC day, where the incidents are.
+    minute. The window must cover the whole previous UTC day, where the incidents are; the default
+    72 h also covers the day before it, the baseline "same window the previous day".
     """
     end_ts, grid = _grid(end, hours, interval)
     day0 = _day_start(end_ts) - 86400
@@ -707,11 +708,11 @@ def _cpu_series(
 def _byte_counter(
     grid: list[int], interval: int, rate: float, stress: tuple[int, int] | None, rng: random.Random
 ) -> list[float]:
-    """A monotonic byte counter around ``rate`` bytes/s, doubled during the stress window."""
+    """A monotonic byte counter around ``rate`` bytes/s (daily shape), doubled during the stress window."""
     value = rate * 86400 * rng.uniform(1, 3)
     out = []
     for t in grid:
-        factor = 2.0 if stress and _active(t, stress) else _diurnal(t)
+        factor = _diurnal(t) * (2.0 if stress and _active(t, stress) else 1.0)
         value += rate * factor * interval * max(0.0, 1 + rng.gauss(0, 0.1))
         out.append(float(math.floor(value)))
     return out

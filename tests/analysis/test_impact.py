@@ -63,3 +63,18 @@ def test_an_empty_baseline_is_skipped_when_another_has_data() -> None:
     result = compare_to_baseline("cpu", [0.9, math.nan], {"yesterday": [], "last week": [0.3]})
     assert (result.status, result.impacted, result.mean) == ("ok", True, 0.9)
     assert "no data for yesterday" in result.reason
+
+
+def test_a_peak_within_the_baselines_own_range_is_noise_not_impact() -> None:
+    # A low-traffic error ratio: the baseline mean is small but it reaches the same peaks.
+    noisy = compare_to_baseline("error %", [0.0, 3.3, 0.0], {"hour before": [0.0, 0.0, 3.4, 0.0]})
+    (base,) = noisy.baselines
+    assert base.worst == 3.4 and base.peak_ratio == pytest.approx(3.3 / 0.85)
+    assert noisy.impacted is False and "within hour before's own range (peak 3.4)" in noisy.reason
+    beyond = compare_to_baseline("error %", [0.0, 5.0], {"hour before": [0.0, 0.0, 3.4, 0.0]})
+    assert beyond.impacted is True
+    day = [100.0, 100.0, 100.0, 10.0]
+    trough = compare_to_baseline("up %", [100.0, 20.0], {"day": day}, higher_is_worse=False)
+    assert trough.baselines[0].peak_ratio == pytest.approx(20 / 77.5)
+    assert trough.impacted is False and trough.baselines[0].worst == 10.0
+    assert compare_to_baseline("up %", [5.0], {"day": day}, higher_is_worse=False).impacted is True

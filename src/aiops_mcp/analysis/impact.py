@@ -1,8 +1,10 @@
 """Was a signal impacted? The incident window compared with baseline windows. Pure, no I/O.
 
 A signal is impacted when its worst value in the window (the peak, or the trough when lower is
-worse) departs from the mean of every baseline with data by at least `ratio_threshold` times and
-by at least `min_absolute` in the signal's unit. Missing data is reported as missing, never as 0.
+worse), against every baseline with data, departs from the baseline's mean by at least
+`ratio_threshold` times and by at least `min_absolute` in the signal's unit, and lies beyond the
+baseline's own worst value: a noisy signal whose baseline reaches the same peaks is not impacted.
+Missing data is reported as missing, never as 0.
 """
 
 import math
@@ -19,6 +21,7 @@ class BaselineComparison:
 
     name: str
     mean: float | None
+    worst: float | None
     mean_ratio: float | None
     peak_ratio: float | None
     impacted: bool | None
@@ -62,18 +65,22 @@ def _compare(
     word = "peak" if higher_is_worse else "low"
     shown = f"{signal} {word} {_quantity(peak, unit)}"
     if base is None:
-        return BaselineComparison(name, None, None, None, None, f"no data for {name}")
+        return BaselineComparison(name, None, None, None, None, None, f"no data for {name}")
+    finite = [v for v in baseline if not math.isnan(v)]
+    worst = max(finite) if higher_is_worse else min(finite)
+    beyond = peak > worst if higher_is_worse else peak < worst
     change = peak - base if higher_is_worse else base - peak
+    within = "" if beyond else f", within {name}'s own range ({word} {_quantity(worst, unit)})"
     if base == 0:
         # Any rise from zero is an infinite ratio: decide on the absolute change alone.
-        impacted = change > 0 and change >= min_absolute
-        reason = f"{shown} against {name} of 0: ratio undefined"
-        return BaselineComparison(name, base, None, None, impacted, reason)
+        impacted = beyond and change > 0 and change >= min_absolute
+        reason = f"{shown} against {name} of 0: ratio undefined{within}"
+        return BaselineComparison(name, base, worst, None, None, impacted, reason)
     peak_ratio = peak / base
     worse_by = peak_ratio if higher_is_worse else (base / peak if peak > 0 else math.inf)
-    impacted = worse_by >= ratio_threshold and change >= min_absolute
-    reason = f"{shown} is {peak_ratio:.1f}× {name} ({_quantity(base, unit)})"
-    return BaselineComparison(name, base, mean / base, peak_ratio, impacted, reason)
+    impacted = beyond and worse_by >= ratio_threshold and change >= min_absolute
+    reason = f"{shown} is {peak_ratio:.1f}× {name} ({_quantity(base, unit)}){within}"
+    return BaselineComparison(name, base, worst, mean / base, peak_ratio, impacted, reason)
 
 
 def compare_to_baseline(

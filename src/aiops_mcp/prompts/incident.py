@@ -242,6 +242,10 @@ async def app_health_report(
     queries = app_queries(profile.service_mappings)
     ds = {"datasource": profile.prometheus_datasource} if profile.prometheus_datasource else {}
     steps: list[tuple[str, dict[str, Any]]] = [
+        ("app_health", {"app": profile.name, "time_range": period}),
+        ("app_events", {"app": profile.name, "time_range": period}),
+    ]
+    steps += [
         ("prometheus_query_range", {"query": queries[k], "time_range": period, **ds})
         for k in ("up", "error_ratio", "p95_latency")
         if k in queries
@@ -256,8 +260,8 @@ async def app_health_report(
         "with their start and end.",
         profile_text(profile),
         f"Alerts for {profile.name} in the period ({len(alerts)}):\n{listed or '- none'}",
-        "Call these tools:\n"
-        + (calls(steps) or "- the profile has no label mappings: use prometheus_find_metrics"),
+        "Call app_health first (the verdict, SLOs and breach windows computed from the data), then "
+        "app_events; the raw queries after them show any breach in detail:\n" + calls(steps),
     ]
     return "\n\n".join(parts)
 
@@ -294,7 +298,10 @@ async def incident_impact(alert_id: AlertId, ctx: Context) -> str:
         alert_text(alert, await questions_about(store, alert)),
         f"Alerts overlapping {start} to {end} ({len(overlapping)}):\n{listed or '- none'}",
         *(profile_text(p) for p in profiles),
-        f"Call these tools (incident window {start} to {end}):\n{steps}",
+        "Call incident_impact first: it compares CPU, memory, disk, network, availability, errors and "
+        "latency in the alert's window with the previous day and the hour before:\n"
+        + calls([("incident_impact", {"alert_id": alert.id})]),
+        f"Then, for detail (incident window {start} to {end}):\n{steps}",
         "Baseline (the hour before):\n" + (calls(baseline) or "- none"),
     ]
     return "\n\n".join(parts)

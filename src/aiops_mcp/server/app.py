@@ -13,7 +13,7 @@ from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.settings import Settings
 from aiops_mcp.telemetry import Telemetry
-from aiops_mcp.tools import events, health, impact, logs, metrics
+from aiops_mcp.tools import context, events, health, impact, logs, metrics
 
 INSTRUCTIONS = """\
 Incident-response data: Prometheus metrics (PromQL) and Loki logs (LogQL), and resources for
@@ -58,7 +58,7 @@ def build_server(
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
         subscriptions=notifier.bus,
     )
-    for family in (metrics, logs, health, events, impact, results, alerts, chats, catalog, incident):
+    for family in (metrics, logs, health, events, impact, context, results, alerts, chats, catalog, incident):
         family.register(server)
     notifier.install(server)
     server.completion()(catalog.completer(shared))

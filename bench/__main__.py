@@ -1,9 +1,9 @@
-"""`python -m bench` runs every benchmark (core, then store); `python -m bench core|store` runs one."""
+"""`python -m bench` runs every benchmark (core, store, then answers); `python -m bench NAME` runs one."""
 
 import importlib
 import sys
 
-BENCHMARKS = ("core", "store")
+BENCHMARKS = ("core", "store", "answers")
 
 names = sys.argv[1:] or list(BENCHMARKS)
 unknown = [name for name in names if name not in BENCHMARKS]

@@ -45,14 +45,14 @@ from aiops_mcp.datasources.prometheus import PrometheusClient, format_seconds, p
 from aiops_mcp.demo.backends import start_prometheus
 from aiops_mcp.demo.seed import seed_demo
 from aiops_mcp.demo.world import build_world
-from aiops_mcp.query.step import align_range, auto_step, format_duration
+from aiops_mcp.query.step import align_range, format_duration
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.server.app import build_runtime, build_server
 from aiops_mcp.settings import Settings
 from aiops_mcp.store import open_store
-from aiops_mcp.tools.answering import find_profile, gather, profile_labels
+from aiops_mcp.tools.answering import AppSelectors, find_profile, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import parse_window
-from aiops_mcp.tools.health import MAX_POINTS, SCRAPE_INTERVAL, HealthResult, evaluate, health_queries
+from aiops_mcp.tools.health import MAX_POINTS, HealthResult, evaluate, health_queries
 from bench.core import percentiles
 from bench.record import quiet_logs, save
 
@@ -93,15 +93,10 @@ async def plan(rt: Runtime, time_range: str) -> Plan:
     """The tool's queries, built with its own functions (profile, window, step, rate window)."""
     profile = await find_profile(rt, APP)
     window = parse_window(rt, time_range, None, None, default="yesterday")
-    step = auto_step(window.seconds, MAX_POINTS, SCRAPE_INTERVAL)
+    step, rate_window = resolution(rt, window.seconds, MAX_POINTS)
     lo, hi = align_range(window.start_ts, window.end_ts, step)
-    rate_window = format_duration(max(step, 2 * SCRAPE_INTERVAL))
-    queries = health_queries(
-        profile_labels(profile, "metrics"),
-        list(profile.default_metrics or []),
-        rate_window,
-        format_duration(hi - lo),
-    )
+    selectors = AppSelectors.of(profile_labels(profile, "metrics"), list(profile.default_metrics or []))
+    queries = health_queries(selectors, rate_window, format_duration(hi - lo))
     return Plan(profile.name, dict(profile.slos or {}), queries, lo, hi, step)
 
 

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     prometheus_tls_verify: bool = True
     prometheus_ca_file: str | None = None
     prometheus_timeout_seconds: float = Field(default=30.0, gt=0)
+    prometheus_scrape_interval_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Scrape interval: the answer tools' finest step and half their rate window.",
+    )
 
     loki_url: str | None = Field(default=None, description="Loki base URL.")
     loki_name: str = "loki"

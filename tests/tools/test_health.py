@@ -159,3 +159,14 @@ def test_a_flapping_app_keeps_its_longest_windows_and_counts_the_rest() -> None:
     assert [w.start for w in error_windows] == sorted(w.start for w in error_windows)
     assert result.status == "truncated"
     assert "21 shorter breach windows left out" in render(result, "w", 4000)
+
+
+async def test_the_scrape_interval_setting_sets_the_finest_step(prometheus, tmp_path: Path) -> None:
+    world = prometheus.world
+    settings = await seeded_settings(
+        tmp_path, prometheus.url, world.end, prometheus_scrape_interval_seconds=60
+    )
+    async with connected(settings, now=world.end) as (client, _):
+        result = await call(client, "app_health", app="abc-app")
+    assert result["queries"]["up"]["step_seconds"] == 60
+    assert "[2m]" in result["queries"]["error_ratio"]["query"]

@@ -11,6 +11,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.query.errors import QueryInputError
+from aiops_mcp.query.promql import selector
+from aiops_mcp.query.step import auto_step, format_duration
 from aiops_mcp.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -35,6 +37,47 @@ def profile_labels(profile: "ApplicationProfile", kind: Literal["metrics", "logs
     """The labels that select the app's series (``metrics``) or log streams (``logs``); may be empty."""
     mapped = (profile.service_mappings or {}).get(kind) or {}
     return {str(k): str(v) for k, v in mapped.items()}
+
+
+REQUESTS = "http_requests_total"
+BUCKETS = "http_request_duration_seconds_bucket"
+
+
+def _default_metric(default_metrics: list[str], suffix: str, fallback: str) -> str:
+    """The profile's default metric ending in `suffix` (a plain name), else `fallback`."""
+    for name in default_metrics:
+        if name.endswith(suffix) and name.replace("_", "a").replace(":", "a").isalnum():
+            return name
+    return fallback
+
+
+@dataclass(frozen=True, slots=True)
+class AppSelectors:
+    """PromQL selectors of an app's standard series, from its labels and the profile's default
+    metrics (a ``*requests_total`` counter and a ``*_bucket`` latency histogram, else the usual names)."""
+
+    up: str
+    requests: str
+    errors: str
+    buckets: str
+
+    @classmethod
+    def of(cls, labels: dict[str, str], default_metrics: list[str]) -> "AppSelectors":
+        requests = selector(_default_metric(default_metrics, "requests_total", REQUESTS), labels)
+        return cls(
+            up=selector("up", labels),
+            requests=requests,
+            errors=f'{requests[:-1]},status=~"5.."}}',
+            buckets=selector(_default_metric(default_metrics, "_bucket", BUCKETS), labels),
+        )
+
+
+def resolution(rt: Runtime, seconds: float, max_points: int) -> tuple[float, str]:
+    """The step for a range of `seconds` (at least the scrape interval) and the rate window to use
+    with it: the step, but at least two scrape intervals so that every window holds two samples."""
+    scrape = rt.settings.prometheus_scrape_interval_seconds
+    step = auto_step(seconds, max_points, scrape)
+    return step, format_duration(max(step, 2 * scrape))
 
 
 @dataclass

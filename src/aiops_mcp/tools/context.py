@@ -49,10 +49,9 @@ from aiops_mcp.query.logql import stream_selector
 from aiops_mcp.resources.alerts import alert_uri, app_alerts_uri
 from aiops_mcp.resources.catalog import app_uri
 from aiops_mcp.runtime import Runtime, runtime
-from aiops_mcp.tools.answering import Gathered, find_profile, gather, profile_labels
+from aiops_mcp.tools.answering import AppSelectors, Gathered, find_profile, gather, profile_labels
 from aiops_mcp.tools.contract import Status, iso, label_text, tool_result
 from aiops_mcp.tools.guard import guarded
-from aiops_mcp.tools.health import BUCKETS, REQUESTS, _metric, _sel
 from aiops_mcp.tools.registration import add_tools
 
 if TYPE_CHECKING:
@@ -161,12 +160,11 @@ def _alert_line(alert: "Alert") -> str:
 
 def metric_queries(labels: dict[str, str], default_metrics: list[str]) -> dict[str, tuple[str, str, float]]:
     """'<signal> <window>' -> (PromQL, unit, scale), 1 h figures first."""
-    requests = _metric(default_metrics, "requests_total", REQUESTS)
-    buckets = _sel(_metric(default_metrics, "_bucket", BUCKETS), labels)
-    errors, total = _sel(requests, labels, 'status=~"5.."'), _sel(requests, labels)
+    app = AppSelectors.of(labels, default_metrics)
+    errors, total, buckets = app.errors, app.requests, app.buckets
     out = {}
     for w in WINDOWS:
-        out[f"availability {w}"] = (f"avg(avg_over_time({_sel('up', labels)}[{w}]))", "%", 100.0)
+        out[f"availability {w}"] = (f"avg(avg_over_time({app.up}[{w}]))", "%", 100.0)
         out[f"error_ratio {w}"] = (
             f"(sum(increase({errors}[{w}])) or vector(0)) / sum(increase({total}[{w}]))",
             "%",

@@ -32,21 +32,16 @@ from pydantic import BaseModel, Field
 from aiops_mcp.analysis import slo
 from aiops_mcp.analysis.series import format_number, percentile, round_sig
 from aiops_mcp.datasources.models import QueryData
-from aiops_mcp.query.promql import selector
-from aiops_mcp.query.step import align_range, auto_step, format_duration
+from aiops_mcp.query.step import align_range, format_duration
 from aiops_mcp.runtime import runtime
-from aiops_mcp.tools.answering import find_profile, gather, profile_labels
+from aiops_mcp.tools.answering import AppSelectors, find_profile, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import Datasource, TimeRangeText, TimeText, parse_window
 from aiops_mcp.tools.contract import Provenance, Status, fit_lines, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.registration import add_tools
 
-SCRAPE_INTERVAL = 15.0
-"""Assumed scrape interval (seconds): the smallest step, and half the smallest rate window."""
 MAX_POINTS = 11_000
 """Points per series: Prometheus' own limit, so a day is fetched at the 15 s scrape interval."""
-REQUESTS = "http_requests_total"
-BUCKETS = "http_request_duration_seconds_bucket"
 AppArg = Annotated[str, Field(description="Application name or alias, e.g. 'abc-app'.")]
 
 
@@ -89,29 +84,11 @@ class HealthResult(BaseModel):
     queries: dict[str, Provenance]
 
 
-def _metric(default_metrics: list[str], suffix: str, fallback: str) -> str:
-    """The profile's default metric ending in `suffix` (a plain name), else `fallback`."""
-    for name in default_metrics:
-        if name.endswith(suffix) and name.replace("_", "a").replace(":", "a").isalnum():
-            return name
-    return fallback
-
-
-def _sel(metric: str, labels: dict[str, str], extra: str = "") -> str:
-    """`selector(metric, labels)` with one more (literal) matcher appended."""
-    text = selector(metric, labels)
-    return f"{text[:-1]},{extra}}}" if extra else text
-
-
-def health_queries(
-    labels: dict[str, str], default_metrics: list[str], rate_window: str, whole: str
-) -> dict[str, tuple[str, bool]]:
+def health_queries(app: AppSelectors, rate_window: str, whole: str) -> dict[str, tuple[str, bool]]:
     """Name -> (PromQL, is_range) for the four measurements."""
-    requests = _metric(default_metrics, "requests_total", REQUESTS)
-    buckets = _metric(default_metrics, "_bucket", BUCKETS)
-    errors, total = _sel(requests, labels, 'status=~"5.."'), _sel(requests, labels)
+    errors, total = app.errors, app.requests
     return {
-        "up": (_sel("up", labels), True),
+        "up": (app.up, True),
         "error_ratio": (
             f"(sum(rate({errors}[{rate_window}])) or vector(0)) / sum(rate({total}[{rate_window}]))",
             True,
@@ -121,7 +98,7 @@ def health_queries(
             False,
         ),
         "p95_latency": (
-            f"histogram_quantile(0.95, sum by (le) (rate({_sel(buckets, labels)}[{rate_window}])))",
+            f"histogram_quantile(0.95, sum by (le) (rate({app.buckets}[{rate_window}])))",
             True,
         ),
     }
@@ -279,12 +256,10 @@ async def app_health(
     if not labels:
         raise ToolError(f"application {profile.name!r} has no metric label mappings in its profile")
     window = parse_window(rt, time_range, start, end, default="yesterday")
-    step = auto_step(window.seconds, MAX_POINTS, SCRAPE_INTERVAL)
+    step, rate_window = resolution(rt, window.seconds, MAX_POINTS)
     lo, hi = align_range(window.start_ts, window.end_ts, step)
-    rate_window = format_duration(max(step, 2 * SCRAPE_INTERVAL))
-    queries = health_queries(
-        labels, list(profile.default_metrics or []), rate_window, format_duration(hi - lo)
-    )
+    selectors = AppSelectors.of(labels, list(profile.default_metrics or []))
+    queries = health_queries(selectors, rate_window, format_duration(hi - lo))
     client = await rt.prometheus(datasource or profile.prometheus_datasource)
 
     def fetch(query: str, is_range: bool) -> Callable[[], Awaitable[QueryData]]:

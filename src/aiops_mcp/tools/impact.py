@@ -27,14 +27,13 @@ from pydantic import BaseModel, Field
 from aiops_mcp.analysis.impact import compare_to_baseline
 from aiops_mcp.analysis.series import format_number, round_sig
 from aiops_mcp.datasources.models import QueryData
-from aiops_mcp.query.promql import escape_label_value, selector
-from aiops_mcp.query.step import align_range, auto_step, format_duration
+from aiops_mcp.query.promql import escape_label_value
+from aiops_mcp.query.step import align_range
 from aiops_mcp.runtime import Runtime, runtime
-from aiops_mcp.tools.answering import Gathered, gather, profile_labels
+from aiops_mcp.tools.answering import AppSelectors, Gathered, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import Datasource, TimeText, parse_window
 from aiops_mcp.tools.contract import Status, fit_lines, iso, tool_result
 from aiops_mcp.tools.guard import guarded
-from aiops_mcp.tools.health import BUCKETS, REQUESTS, SCRAPE_INTERVAL, _metric, _sel
 from aiops_mcp.tools.registration import add_tools
 
 if TYPE_CHECKING:
@@ -57,7 +56,6 @@ class SignalSpec:
 
     name: str
     unit: str
-    scope: str
     query: Callable[[str, str], str]
     higher_is_worse: bool = True
     ratio: float = 1.5
@@ -76,53 +74,40 @@ def host_signals() -> list[SignalSpec]:
         SignalSpec(
             "cpu_busy",
             "%",
-            "host",
             lambda m, w: f'100 * (1 - avg(rate(node_cpu_seconds_total{{{m},mode="idle"}}[{w}])))',
             min_absolute=10,
         ),
         SignalSpec(
             "memory_used",
             "%",
-            "host",
             lambda m, w: (
                 f"100 * (1 - sum(node_memory_MemAvailable_bytes{{{m}}})"
                 f" / sum(node_memory_MemTotal_bytes{{{m}}}))"
             ),
             min_absolute=10,
         ),
-        SignalSpec("disk_io", "B/s", "host", lambda m, w: _bytes_rate(m, w, "disk_read", "disk_written")),
-        SignalSpec(
-            "network", "B/s", "host", lambda m, w: _bytes_rate(m, w, "network_receive", "network_transmit")
-        ),
+        SignalSpec("disk_io", "B/s", lambda m, w: _bytes_rate(m, w, "disk_read", "disk_written")),
+        SignalSpec("network", "B/s", lambda m, w: _bytes_rate(m, w, "network_receive", "network_transmit")),
     ]
 
 
-def app_signals(labels: dict[str, str], default_metrics: list[str]) -> list[SignalSpec]:
-    """Availability, 5xx ratio and p95 latency of the app's series selected by `labels`."""
-    requests = _metric(default_metrics, "requests_total", REQUESTS)
-    buckets = _metric(default_metrics, "_bucket", BUCKETS)
-    errors, total, up = (
-        _sel(requests, labels, 'status=~"5.."'),
-        _sel(requests, labels),
-        selector("up", labels),
-    )
-    latency = _sel(buckets, labels)
+def app_signals(app: AppSelectors) -> list[SignalSpec]:
+    """Availability, 5xx ratio and p95 latency of the app's series."""
+    errors, total = app.errors, app.requests
     return [
         SignalSpec(
-            "availability", "%", "app", lambda m, w: f"100 * avg({up})", higher_is_worse=False, min_absolute=1
+            "availability", "%", lambda m, w: f"100 * avg({app.up})", higher_is_worse=False, min_absolute=1
         ),
         SignalSpec(
             "error_ratio",
             "%",
-            "app",
             lambda m, w: f"100 * (sum(rate({errors}[{w}])) or vector(0)) / sum(rate({total}[{w}]))",
             min_absolute=0.5,
         ),
         SignalSpec(
             "latency_p95",
             "ms",
-            "app",
-            lambda m, w: f"1000 * histogram_quantile(0.95, sum by (le) (rate({latency}[{w}])))",
+            lambda m, w: f"1000 * histogram_quantile(0.95, sum by (le) (rate({app.buckets}[{w}])))",
             min_absolute=50,
         ),
     ]
@@ -369,14 +354,12 @@ async def incident_impact(
     rt = runtime(ctx)
     target = await resolve(rt, alert_id, app, host, time_range, start, end)
     lo, hi = target.start.timestamp(), target.end.timestamp()
-    step = auto_step(hi - lo, WINDOW_POINTS, SCRAPE_INTERVAL)
-    rate_window = format_duration(max(step, 2 * SCRAPE_INTERVAL))
+    step, rate_window = resolution(rt, hi - lo, WINDOW_POINTS)
     specs = host_signals() if target.host else []
     matcher = host_matcher(target.host) if target.host else ""
     if target.app_labels:
-        specs += app_signals(
-            target.app_labels, list(target.profile.default_metrics or []) if target.profile else []
-        )
+        metrics = list(target.profile.default_metrics or []) if target.profile else []
+        specs += app_signals(AppSelectors.of(target.app_labels, metrics))
     windows = windows_of(lo, hi)
     client = await rt.prometheus(
         datasource or (target.profile.prometheus_datasource if target.profile else None)

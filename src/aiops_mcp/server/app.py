@@ -19,10 +19,14 @@ INSTRUCTIONS = """\
 Incident-response data: Prometheus metrics (PromQL) and Loki logs (LogQL), and resources for
 the AIOps engine's memory: aiops://alerts (recent alerts; subscribe for new ones), aiops://apps
 (application profiles), aiops://datasources, aiops://chats/{id}.
-Workflow: discover names first (prometheus_find_metrics, prometheus_list_labels, loki_list_labels),
-then query. Every result states the exact query, datasource and window it came from: cite them.
-Results are bounded: series are ranked largest first with exact statistics over every sample;
-when something was cut, the result says how much and gives a resource URI to page through it.
+For questions about an application or incident, start with the answer tools, which compute
+verdicts from the app's profile: app_health (healthy yesterday?), app_events (how many events?),
+incident_impact (was the server impacted?), investigation_context (everything about an alert).
+For anything else, discover names first (prometheus_find_metrics, prometheus_list_labels,
+loki_list_labels), then query. Every result states the exact query, datasource and window it
+came from: cite them. Results are bounded: series are ranked largest first with exact statistics
+over every sample; when something was cut, the result says how much and gives a resource URI to
+page through it.
 Times are UTC unless a zone is given."""
 
 

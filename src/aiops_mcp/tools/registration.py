@@ -2,9 +2,11 @@
 
 Tool definitions are part of every conversation's context, so their schemas are compacted:
 pydantic's generated titles (the field name again), `"default": null`, and the
-`anyOf: [X, null]` spelling of optional fields (written as `type: [X, "null"]`) are dropped.
+`anyOf: [X, null]` spelling of optional fields (written as `type: [X, "null"]`) are dropped, and
+descriptions lose the docstring's indentation and line wraps.
 """
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -39,10 +41,16 @@ def compact_schema(node: Any) -> Any:
     return out
 
 
+def description_of(fn: Callable[..., Any]) -> str:
+    """The docstring with one line per paragraph: indentation and wraps cost tokens, not meaning."""
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 def add_tools(server: MCPServer[Any], *functions: Callable[..., Any]) -> None:
-    """Register read-only tools with compacted input and output schemas."""
+    """Register read-only tools with compacted descriptions and input and output schemas."""
     for fn in functions:
-        server.add_tool(fn, annotations=READ_ONLY)
+        server.add_tool(fn, description=description_of(fn), annotations=READ_ONLY)
         # MCPServer has no public accessor for a registered tool; the schemas are plain dicts.
         tool = server._tool_manager.get_tool(fn.__name__)
         assert tool is not None

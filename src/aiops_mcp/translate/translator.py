@@ -1,0 +1,243 @@
+"""translate(): a question in plain words to one validated PromQL or LogQL read query, by rules.
+
+Steps: entities (app, host, instance, env, time, aggregation, quoted text, level), intent, template,
+validation (PromQL with `validate_promql`, LogQL with `parse_logql`; with `catalog.metric_names`,
+every metric the query reads must exist). Health, impact and alerts questions name the tool that
+answers them instead of a query; general questions get neither.
+
+Confidence: 0.9 when intent, app and template were all named explicitly (0.85 for a tool answer),
+minus 0.2 when the intent was guessed from a bare word ("errors of abc"), 0.15 when a default was
+picked among alternatives (latency without a percentile, app or host memory), 0.15 for an app
+matched from a typo and 0.1 for one inferred (the only app, or an instance's); 0.2 for general.
+"""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aiops_mcp.query.errors import QueryInputError
+from aiops_mcp.query.logql import parse_logql
+from aiops_mcp.query.promql import validate_promql
+from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_apps, closest_first
+from aiops_mcp.translate.entities import Extraction, extract
+from aiops_mcp.translate.intent import asks_firing, detect_intent, grouping, metric_topic
+from aiops_mcp.translate.model import (
+    DEFAULT_TIME_RANGE,
+    AppRef,
+    Catalog,
+    Entities,
+    Intent,
+    Kind,
+    Language,
+    Translation,
+    TranslationError,
+)
+from aiops_mcp.translate.plans import Choice, Plan, Scope, plan_counts, plan_logs, plan_metrics
+from aiops_mcp.translate.text import MAX_QUESTION_LENGTH
+from aiops_mcp.translate.timephrase import count_window
+
+GENERAL = (
+    "Not a question the templates cover: ask about an application's request rate, error rate, latency, "
+    "availability, CPU, memory, restarts, logs or log counts, its health, alerts or an incident's impact."
+)
+
+
+def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -> Translation:
+    """Translate `question` against `catalog`, deterministically; `now` (default: the clock) only
+    measures count windows of calendar ranges ending now ("today", "since 14:00").
+    Raises TranslationError when the question names something unknown or needs an app it does not
+    name (with the closest real names as suggestions)."""
+    if not question.strip():
+        raise TranslationError(
+            "the question is empty: ask e.g. 'p95 latency of abc-app over the last 24 hours'"
+        )
+    if len(question) > MAX_QUESTION_LENGTH:
+        raise TranslationError(
+            f"the question is {len(question)} characters long; at most {MAX_QUESTION_LENGTH}"
+        )
+    ex = extract(question, catalog)
+    intent, explicit = detect_intent(ex.rest, has_text=ex.entities.text is not None)
+    time_range = ex.time.time_range or DEFAULT_TIME_RANGE
+    if intent == "general":
+        return _answer(question, ex, intent, time_range, GENERAL, 0.2)
+    if intent in ("health", "impact", "alerts"):
+        return _routed(question, ex, catalog, intent, explicit, time_range)
+    moment = now or datetime.now(UTC)
+    scope = Scope(
+        ex=ex,
+        need_app=lambda: _require_app(ex, catalog),
+        env=None if grouping(ex.rest, ex.envs) == "env" else (ex.envs[0] if ex.envs else None),
+        window=lambda: count_window(ex.time, time_range, moment),
+        range_kind=_metric_kind(ex),
+    )
+    try:
+        plan = _plan(intent, scope)
+        _validate(plan.choice.query, plan.language, catalog)
+    except TranslationError:
+        raise
+    except QueryInputError as exc:
+        raise TranslationError(str(exc)) from exc
+    alternatives = tuple(
+        (c.query, c.explanation) for c in plan.alternatives if _valid(c, plan.language, catalog)
+    )
+    app_match = ex.app_match if ex.app is not None else "single"
+    uses_app = plan.host is None or ex.entities.host is None
+    entities = replace(
+        ex.entities,
+        app=_app_name(ex, catalog) if uses_app else ex.entities.app,
+        host=plan.host or ex.entities.host,
+        env=scope.env,
+        aggregation=ex.entities.aggregation if plan.language == "promql" else None,
+        level=ex.entities.level if plan.language == "logql" else None,
+    )
+    confidence = _confidence(0.9, explicit, plan.ambiguous, app_match if uses_app else "named")
+    return Translation(
+        question=question,
+        intent=intent,
+        language=plan.language,
+        query=plan.choice.query,
+        kind=plan.kind,
+        time_range=time_range,
+        time_reference=ex.time.reference,
+        explanation=plan.choice.explanation,
+        confidence=confidence,
+        template=plan.choice.template,
+        alternatives=alternatives,
+        entities=entities,
+    )
+
+
+def _plan(intent: Intent, scope: Scope) -> Plan:
+    if intent == "event_count":
+        return plan_counts(scope)
+    if intent == "logs":
+        return plan_logs(scope)
+    topic = metric_topic(scope.ex.rest)
+    assert topic is not None  # the metrics intent is detected from a topic
+    return plan_metrics(scope, topic)
+
+
+def _metric_kind(ex: Extraction) -> Kind:
+    """Range over the window for a time phrase, a trend or the incident; instant for now."""
+    if ex.time.now and not ex.time.trend:
+        return "instant"
+    return "range" if (ex.time.time_range or ex.time.trend or ex.time.reference) else "instant"
+
+
+# --- apps and tools ---------------------------------------------------------------------------
+
+
+def _require_app(ex: Extraction, catalog: Catalog) -> AppRef:
+    """The app the question names, the only app there is, or TranslationError listing the apps."""
+    if ex.app is not None:
+        return ex.app
+    names = [a.name for a in catalog.apps]
+    if ex.unknown_app:
+        ranked = closest_apps(ex.unknown_app, catalog.apps)[:SUGGESTIONS_SHOWN]
+        known = ", ".join(ranked) or "none"
+        raise TranslationError(
+            f"no application {ex.unknown_app!r}; known applications (closest first): {known}", ranked
+        )
+    if len(catalog.apps) == 1:
+        return catalog.apps[0]
+    if not catalog.apps:
+        raise TranslationError("no application profiles are known: add one first")
+    raise TranslationError(f"which application? Name one of: {', '.join(names)}", names)
+
+
+def _app_name(ex: Extraction, catalog: Catalog) -> str | None:
+    if ex.app is not None:
+        return ex.app.name
+    return catalog.apps[0].name if len(catalog.apps) == 1 else None
+
+
+def _routed(
+    question: str, ex: Extraction, catalog: Catalog, intent: Intent, explicit: bool, time_range: str
+) -> Translation:
+    """Health, impact and alerts: the tool call (or resource) that answers the question."""
+    app: AppRef | None = None
+    if intent == "health" or ex.unknown_app or ex.app is not None:
+        app = _require_app(ex, catalog)
+    if intent == "health":
+        assert app is not None
+        text = f"Answered by a tool: call app_health(app='{app.name}', time_range='{time_range}')."
+    elif intent == "impact":
+        args = [f"app='{app.name}'"] if app else []
+        args += [f"host='{ex.entities.host}'"] if ex.entities.host else []
+        args += [f"time_range='{time_range}'"] if ex.time.time_range and not ex.time.reference else []
+        window = "" if ex.time.time_range and not ex.time.reference else " (the latest alert's window)"
+        text = f"Answered by a tool: call incident_impact({', '.join(args)}){window}."
+    elif app is not None:
+        text = (
+            f"Answered by a resource: read aiops://apps/{app.name}/alerts (newest first), or call "
+            f"app_events(app='{app.name}', time_range='{time_range}') for the alerts in a window."
+        )
+    else:
+        uri = (
+            "aiops://alerts?status=firing"
+            if asks_firing(ex.rest) and not ex.time.time_range
+            else "aiops://alerts"
+        )
+        text = f"Answered by a resource: read {uri} (recent alerts, newest first)."
+    match = ex.app_match if ex.app is not None else ("single" if app is not None else "named")
+    entities = replace(ex.entities, app=app.name if app else None, env=ex.envs[0] if ex.envs else None)
+    return _answer(
+        question, ex, intent, time_range, text, _confidence(0.85, explicit, False, match), entities
+    )
+
+
+def _answer(
+    question: str,
+    ex: Extraction,
+    intent: Intent,
+    time_range: str,
+    explanation: str,
+    confidence: float,
+    entities: Entities | None = None,
+) -> Translation:
+    return Translation(
+        question=question,
+        intent=intent,
+        language=None,
+        query=None,
+        kind="instant",
+        time_range=time_range,
+        time_reference=ex.time.reference,
+        explanation=explanation,
+        confidence=confidence,
+        template=None,
+        alternatives=(),
+        entities=entities or ex.entities,
+    )
+
+
+def _confidence(base: float, explicit: bool, ambiguous: bool, app_match: str) -> float:
+    score = base - (0.0 if explicit else 0.2) - (0.15 if ambiguous else 0.0)
+    score -= {"fuzzy": 0.15, "instance": 0.1, "single": 0.1}.get(app_match, 0.0)
+    return round(max(0.1, min(1.0, score)), 2)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _validate(query: str, language: Language, catalog: Catalog) -> None:
+    """Parse the query; with known metric names, refuse one that reads a metric that does not exist."""
+    if language == "logql":
+        parse_logql(query)
+        return
+    info = validate_promql(query)
+    if catalog.metric_names is None:
+        return
+    for name in info.metric_names:
+        if name not in catalog.metric_names:
+            close = closest_first(name, sorted(catalog.metric_names))[:SUGGESTIONS_SHOWN]
+            raise TranslationError(
+                f"metric {name!r} does not exist in Prometheus; closest: {', '.join(close) or 'none'}", close
+            )
+
+
+def _valid(choice: Choice, language: Language, catalog: Catalog) -> bool:
+    try:
+        _validate(choice.query, language, catalog)
+    except QueryInputError:
+        return False
+    return True

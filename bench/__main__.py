@@ -1,9 +1,10 @@
-"""`python -m bench` runs every benchmark (core, store, then answers); `python -m bench NAME` runs one."""
+"""`python -m bench` runs every benchmark (core, store, answers, then nl); `python -m bench NAME` runs one."""
 
 import importlib
 import sys
 
-BENCHMARKS = ("core", "store", "answers")
+BENCHMARKS = ("core", "store", "answers", "nl")
+MODULES = {"nl": "nl_eval"}  # bench/nl/ holds the evaluation set
 
 names = sys.argv[1:] or list(BENCHMARKS)
 unknown = [name for name in names if name not in BENCHMARKS]
@@ -12,4 +13,4 @@ if unknown:
 for name in names:
     if len(names) > 1:
         print(f"\n## {name}\n", flush=True)
-    importlib.import_module(f"bench.{name}").run()
+    importlib.import_module(f"bench.{MODULES.get(name, name)}").run()

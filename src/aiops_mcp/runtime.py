@@ -95,6 +95,7 @@ class Runtime:
     telemetry: Telemetry
     handles: ResultHandles = field(default_factory=ResultHandles)
     now: Callable[[], datetime] = utc_now
+    translations: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=512, ttl=300))
     _store: "Store | None" = None
     _store_lock: anyio.Lock = field(default_factory=anyio.Lock)
 

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default_factory=default_data_dir, alias="aiops_mcp_data_dir")
     log_level: str = Field(default="INFO", alias="aiops_mcp_log_level")
+    llm_model: str | None = Field(
+        default=None,
+        alias="aiops_mcp_llm_model",
+        description="LiteLLM model string for translating questions when the host cannot sample; "
+        "the provider's key comes from its usual environment variable.",
+    )
 
     @field_validator("prometheus_headers", "loki_headers", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.settings import Settings
 from aiops_mcp.telemetry import Telemetry
-from aiops_mcp.tools import context, events, health, impact, logs, metrics
+from aiops_mcp.tools import context, events, health, impact, logs, metrics, translate
 
 INSTRUCTIONS = """\
 Incident-response data: Prometheus metrics (PromQL) and Loki logs (LogQL), and resources for
@@ -62,7 +62,21 @@ def build_server(
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
         subscriptions=notifier.bus,
     )
-    for family in (metrics, logs, health, events, impact, context, results, alerts, chats, catalog, incident):
+    families = (
+        metrics,
+        logs,
+        health,
+        events,
+        impact,
+        context,
+        translate,
+        results,
+        alerts,
+        chats,
+        catalog,
+        incident,
+    )
+    for family in families:
         family.register(server)
     notifier.install(server)
     server.completion()(catalog.completer(shared))

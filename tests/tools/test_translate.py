@@ -145,3 +145,39 @@ async def test_the_hosts_model_is_used_through_sampling(prometheus, tmp_path: Pa
     assert result["source"] == "sampling" and result["language"] == "logql"
     assert result["query"] == '{app="abc-app", env="prod"} |= "database timeout"'
     assert asked and "http_requests_total" in asked[0].messages[0].content.text  # grounded in live names
+
+
+async def test_log_questions_run_on_loki_and_the_incident_window_comes_from_the_alert(
+    prometheus, tmp_path: Path
+) -> None:
+    from aiops_mcp.demo.logs import NS, build_logs, count_levels
+    from tests.doubles.loki import LokiDouble
+    from tests.doubles.loki.world import world_records
+
+    world = prometheus.world
+    with LokiDouble(world_records(world)) as loki:
+        settings = await seeded_settings(tmp_path, prometheus.url, world.end, loki_url=loki.url)
+        async with connected(settings, now=world.end) as (client, _):
+            found = await call(
+                client,
+                "translate_query",
+                question="find errors containing 'database timeout' in abc yesterday",
+                run=True,
+            )
+            during = await call(
+                client, "translate_query", question="error rate of abc during the incident", run=True
+            )
+    lo, hi = world.yesterday_at(0), world.yesterday_at(24)
+    expected = count_levels(
+        build_logs(world),
+        {"app": "abc-app", "env": "prod"},
+        int(lo.timestamp()) * NS,
+        int(hi.timestamp()) * NS,
+        contains="database timeout",
+    )
+    assert found["language"] == "logql" and found["logs"]["total_matching"] == expected["error"] > 0
+    assert all("database timeout" in line["line"] for line in found["logs"]["lines"])
+    burst = world.incident("abc-app-5xx-burst")
+    provenance = during["metrics"]["provenance"]
+    assert provenance["start"].startswith(burst.start.isoformat()[:16])
+    assert max(s["stats"]["max"] for s in during["metrics"]["series"]) > 0.03  # the 5 % burst

@@ -1,6 +1,8 @@
-"""A real MCP client (in memory) on a server built for each test's backends."""
+"""A real MCP client (in memory) on a server built for each test's backends, and the world's logs
+served by the Loki double (Grafana Loki cannot run here; the double answers in the shapes recorded
+from a real Loki 3.4.2)."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -10,11 +12,15 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult
 
+from aiops_mcp.demo.logs import LogLine, build_logs
 from aiops_mcp.demo.seed import seed_demo
+from aiops_mcp.demo.world import World
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.server.app import build_runtime, build_server
 from aiops_mcp.settings import Settings
 from aiops_mcp.store import ProfileIn, open_store
+from tests.doubles.loki import LokiDouble
+from tests.doubles.loki.world import world_records
 
 
 @asynccontextmanager
@@ -64,6 +70,19 @@ async def seeded_settings(
         for profile in extra:
             await store.profiles.save(profile)
     return settings
+
+
+@pytest.fixture(scope="module")
+def lines(world: World) -> list[LogLine]:
+    """The world's generated log lines (the ground truth of what the Loki double holds)."""
+    return build_logs(world)
+
+
+@pytest.fixture(scope="module")
+def loki(world: World) -> Iterator[LokiDouble]:
+    """The Loki double holding the world's logs."""
+    with LokiDouble(world_records(world)) as double:
+        yield double
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ seeded demo store, and for logs the Loki double loaded with the world's generate
 Expected values come from the world's ground truth, the generated log lines and the seed data."""
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 from aiops_mcp.analysis.budget import estimate_tokens, line_tokens
 from aiops_mcp.datasources.models import QueryData, Series
 from aiops_mcp.demo.backends import free_port
-from aiops_mcp.demo.logs import NS, LogLine, build_logs, level_of
+from aiops_mcp.demo.logs import NS, LogLine, level_of
 from aiops_mcp.demo.seed import ALERTS, CHAT, demo_alerts
 from aiops_mcp.demo.world import World
 from aiops_mcp.settings import Settings
@@ -24,24 +23,12 @@ from aiops_mcp.store.repositories.alerts import derive_app
 from aiops_mcp.tools.answering import Gathered
 from aiops_mcp.tools.context import PART_NAMES, Plan, assemble, build_result, metric_queries
 from tests.doubles.loki import LokiDouble
-from tests.doubles.loki.world import world_records
 from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
 PROD = {"app": "abc-app", "env": "prod"}
 HOUR = timedelta(hours=1)
 ALERT_URI = re.compile(r"aiops://alerts/(\d+)")
-
-
-@pytest.fixture(scope="module")
-def lines(world: World) -> list[LogLine]:
-    return build_logs(world)
-
-
-@pytest.fixture(scope="module")
-def loki(world: World) -> Iterator[LokiDouble]:
-    with LokiDouble(world_records(world)) as double:
-        yield double
 
 
 async def alert_ids(settings: Settings, world: World) -> dict[str, int]:

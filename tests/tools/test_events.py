@@ -2,36 +2,23 @@
 loaded with the world's generated log history (Grafana Loki cannot run here; the double answers
 in the shapes recorded from a real Loki 3.4.2). Expected counts come from the generated lines."""
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import anyio
 import pytest
 
-from aiops_mcp.demo.logs import NS, LogLine, build_logs, count_levels
+from aiops_mcp.demo.logs import NS, LogLine, count_levels
 from aiops_mcp.demo.seed import demo_alerts
 from aiops_mcp.demo.world import World
 from aiops_mcp.query.logql import LineFilter, parse_logql, walk
 from aiops_mcp.store.repositories.alerts import derive_app
 from tests.doubles.loki import LokiDouble
-from tests.doubles.loki.world import world_records
 from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
 PROD = {"app": "abc-app", "env": "prod"}
 DAY = timedelta(hours=24)
-
-
-@pytest.fixture(scope="module")
-def lines(world: World) -> list[LogLine]:
-    return build_logs(world)
-
-
-@pytest.fixture(scope="module")
-def loki(world: World) -> Iterator[LokiDouble]:
-    with LokiDouble(world_records(world)) as double:
-        yield double
 
 
 def ns(moment: datetime) -> int:

@@ -11,6 +11,8 @@ import pytest
 from mcp import Client
 from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
+from aiops_mcp.demo.logs import NS, count_levels
+from aiops_mcp.llm import load_litellm
 from aiops_mcp.query.promql import validate_promql
 from aiops_mcp.server.app import build_runtime, build_server
 from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
@@ -27,7 +29,7 @@ def reply(query: str, language: str = "promql", kind: str = "instant") -> str:
 @pytest.fixture
 def litellm_replies(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Queue the model's replies (text, or an exception to raise); LiteLLM mocks the call itself."""
-    import litellm
+    litellm = load_litellm()
 
     queued: list[Any] = []
     original = litellm.acompletion
@@ -101,8 +103,7 @@ async def test_a_failing_or_wrong_model_falls_back_to_the_rules(
     settings = await seeded_settings(
         tmp_path, prometheus.url, prometheus.world.end, aiops_mcp_llm_model="openai/gpt-4o-mini"
     )
-    import litellm
-
+    litellm = load_litellm()
     litellm_replies += [
         litellm.RateLimitError("slow down", llm_provider="openai", model="gpt-4o-mini"),
         "not json at all",
@@ -148,28 +149,23 @@ async def test_the_hosts_model_is_used_through_sampling(prometheus, tmp_path: Pa
 
 
 async def test_log_questions_run_on_loki_and_the_incident_window_comes_from_the_alert(
-    prometheus, tmp_path: Path
+    prometheus, loki, lines, tmp_path: Path
 ) -> None:
-    from aiops_mcp.demo.logs import NS, build_logs, count_levels
-    from tests.doubles.loki import LokiDouble
-    from tests.doubles.loki.world import world_records
-
     world = prometheus.world
-    with LokiDouble(world_records(world)) as loki:
-        settings = await seeded_settings(tmp_path, prometheus.url, world.end, loki_url=loki.url)
-        async with connected(settings, now=world.end) as (client, _):
-            found = await call(
-                client,
-                "translate_query",
-                question="find errors containing 'database timeout' in abc yesterday",
-                run=True,
-            )
-            during = await call(
-                client, "translate_query", question="error rate of abc during the incident", run=True
-            )
+    settings = await seeded_settings(tmp_path, prometheus.url, world.end, loki_url=loki.url)
+    async with connected(settings, now=world.end) as (client, _):
+        found = await call(
+            client,
+            "translate_query",
+            question="find errors containing 'database timeout' in abc yesterday",
+            run=True,
+        )
+        during = await call(
+            client, "translate_query", question="error rate of abc during the incident", run=True
+        )
     lo, hi = world.yesterday_at(0), world.yesterday_at(24)
     expected = count_levels(
-        build_logs(world),
+        lines,
         {"app": "abc-app", "env": "prod"},
         int(lo.timestamp()) * NS,
         int(hi.timestamp()) * NS,

@@ -108,6 +108,12 @@ def fit_lines(
     return "\n".join([text, *kept]), 0
 
 
+def answer_text(header: list[str], items: Sequence[str], budget: int) -> str:
+    """An answer tool's text: `fit_lines` pointing to the structured result for what was cut."""
+    text, _ = fit_lines(header, items, budget, lambda n: f"... {n} more lines in the structured result")
+    return text
+
+
 def tool_result(model: BaseModel, text: str) -> CallToolResult:
     """The MCP result: compact text for the model, the model itself as structured content."""
     return CallToolResult(

@@ -32,7 +32,7 @@ from aiops_mcp.query.timerange import TimeRange
 from aiops_mcp.runtime import runtime
 from aiops_mcp.tools.answering import Gathered, find_profile, gather, profile_labels
 from aiops_mcp.tools.arguments import TimeRangeText, TimeText, parse_window
-from aiops_mcp.tools.contract import Provenance, Status, fit_lines, iso, tool_result
+from aiops_mcp.tools.contract import Provenance, Status, answer_text, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.health import AppArg
 from aiops_mcp.tools.logs import LEVEL_LABELS, count_by_level
@@ -186,8 +186,7 @@ def render(result: EventsResult, window: str, budget: int) -> str:
         header.append(f"alerts started in the window: {result.alerts_total} ({result.alerts_uri})")
         items += [f"alert {g.alertname} [{g.severity or '-'}]: {g.count}" for g in result.alerts]
     items += [f"query {name}: {p.query}" for name, p in result.queries.items()]
-    text, _ = fit_lines(header, items, budget, lambda n: f"... {n} more lines in the structured result")
-    return text
+    return answer_text(header, items, budget)
 
 
 @guarded

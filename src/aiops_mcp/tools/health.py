@@ -36,7 +36,7 @@ from aiops_mcp.query.step import align_range, format_duration
 from aiops_mcp.runtime import runtime
 from aiops_mcp.tools.answering import AppSelectors, find_profile, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import Datasource, TimeRangeText, TimeText, parse_window
-from aiops_mcp.tools.contract import Provenance, Status, fit_lines, iso, tool_result
+from aiops_mcp.tools.contract import Provenance, Status, answer_text, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.registration import add_tools
 
@@ -234,8 +234,7 @@ def render(result: HealthResult, window: str, budget: int) -> str:
         for w in result.windows
     ]
     items += [f"query {name}: {p.query}" for name, p in result.queries.items()]
-    text, _ = fit_lines(header, items, budget, lambda n: f"... {n} more lines in the structured result")
-    return text
+    return answer_text(header, items, budget)
 
 
 @guarded

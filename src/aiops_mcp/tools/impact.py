@@ -32,7 +32,7 @@ from aiops_mcp.query.step import align_range
 from aiops_mcp.runtime import Runtime, runtime
 from aiops_mcp.tools.answering import AppSelectors, Gathered, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import Datasource, TimeText, parse_window
-from aiops_mcp.tools.contract import Status, fit_lines, iso, tool_result
+from aiops_mcp.tools.contract import Status, answer_text, iso, tool_result
 from aiops_mcp.tools.guard import guarded
 from aiops_mcp.tools.registration import add_tools
 
@@ -323,8 +323,7 @@ def render(result: ImpactResult, budget: int) -> str:
         items.append(f"stored analysis: {result.ai_analysis}")
     items += [f"asked in chat: {q}" for q in result.chat_questions]
     items += [f"query {s.signal}: {s.query}" for s in result.signals]
-    text, _ = fit_lines(header, items, budget, lambda n: f"... {n} more lines in the structured result")
-    return text
+    return answer_text(header, items, budget)
 
 
 async def chat_questions(rt: Runtime, alert: "Alert") -> list[str]:

@@ -9,7 +9,6 @@ present. Either way, nothing but one validated read query ever runs. Model trans
 catalog are cached for five minutes.
 """
 
-import os
 import warnings
 from typing import Annotated, Any, Literal
 
@@ -19,6 +18,7 @@ from mcp_types import CallToolResult, ClientCapabilities, SamplingCapability, Sa
 from pydantic import BaseModel, Field
 
 from aiops_mcp.datasources.errors import DatasourceError
+from aiops_mcp.llm import load_litellm
 from aiops_mcp.query.timerange import TimeRange
 from aiops_mcp.runtime import Runtime, runtime
 from aiops_mcp.tools.arguments import parse_window
@@ -138,10 +138,7 @@ async def _sample(session: Any, system: str, messages: list[tuple[Role, str]]) -
 
 
 async def _litellm(model: str, system: str, messages: list[tuple[Role, str]]) -> str:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm  # ~2 s to import: only when a model is configured
-
-    litellm.suppress_debug_info = True
+    litellm = load_litellm()
     chat = [{"role": "system", "content": system}] + [{"role": r, "content": t} for r, t in messages]
     response = await litellm.acompletion(
         model=model, messages=chat, max_tokens=MAX_TOKENS, temperature=0, timeout=30

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextContent
@@ -177,3 +178,29 @@ async def test_log_questions_run_on_loki_and_the_incident_window_comes_from_the_
     provenance = during["metrics"]["provenance"]
     assert provenance["start"].startswith(burst.start.isoformat()[:16])
     assert max(s["stats"]["max"] for s in during["metrics"]["series"]) > 0.03  # the 5 % burst
+
+
+async def test_a_host_model_that_hangs_gives_way_to_the_rules(
+    prometheus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiops_mcp.tools import translate
+
+    monkeypatch.setattr(translate, "MODEL_TIMEOUT_SECONDS", 0.5)
+    world = prometheus.world
+    settings = await seeded_settings(tmp_path, prometheus.url, world.end)
+
+    async def hang(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        await anyio.sleep(30)
+        raise AssertionError("unreachable")
+
+    runtime = build_runtime(settings)
+    try:
+        server = build_server(settings, runtime=runtime)
+        async with Client(server, sampling_callback=hang, mode="legacy") as client:
+            with anyio.fail_after(20):
+                raw = await client.call_tool("translate_query", {"question": "p95 latency of abc"})
+    finally:
+        await runtime.aclose()
+    result = raw.structured_content
+    assert result is not None and result["source"] == "rules" and result["query"] == P95
+    assert "TimeoutError" in result["notes"][0]

@@ -12,6 +12,7 @@ catalog are cached for five minutes.
 import warnings
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ClientCapabilities, SamplingCapability, SamplingMessage, TextContent
@@ -34,6 +35,7 @@ from aiops_mcp.translate.llm import accept, prompt, repair_message
 CATALOG_KEY = "catalog"
 Role = Literal["user", "assistant"]
 MAX_TOKENS = 600
+MODEL_TIMEOUT_SECONDS = 30.0
 
 
 class Alternative(BaseModel):
@@ -61,7 +63,7 @@ class TranslationResult(BaseModel):
 
 
 async def catalog_of(rt: Runtime, datasource: str | None) -> Catalog:
-    """Profiles, live metric names and instance/env values; a minute in the translations cache."""
+    """Profiles, live metric names and instance/env values; five minutes in the translations cache."""
     key = (CATALOG_KEY, datasource)
     if key in rt.translations:
         return rt.translations[key]
@@ -110,9 +112,12 @@ async def by_model(
     messages: list[tuple[Role, str]] = [("user", user)]
     for attempt in range(2):
         try:
-            reply = await (
-                _sample(session, system, messages) if can_sample else _litellm(model or "", system, messages)
-            )
+            with anyio.fail_after(MODEL_TIMEOUT_SECONDS):
+                reply = await (
+                    _sample(session, system, messages)
+                    if can_sample
+                    else _litellm(model or "", system, messages)
+                )
         except Exception as error:  # the model's failure must not fail the question: rules answer
             notes.append(f"{source} failed: {type(error).__name__}: {str(error)[:200]}")
             return None
@@ -141,7 +146,7 @@ async def _litellm(model: str, system: str, messages: list[tuple[Role, str]]) ->
     litellm = load_litellm()
     chat = [{"role": "system", "content": system}] + [{"role": r, "content": t} for r, t in messages]
     response = await litellm.acompletion(
-        model=model, messages=chat, max_tokens=MAX_TOKENS, temperature=0, timeout=30
+        model=model, messages=chat, max_tokens=MAX_TOKENS, temperature=0, timeout=MODEL_TIMEOUT_SECONDS
     )
     return str(response.choices[0].message.content or "")
 

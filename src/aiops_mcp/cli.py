@@ -1,4 +1,4 @@
-"""The `aiops-mcp` command: `serve` (stdio or streamable HTTP) and `doctor`.
+"""The `aiops-mcp` command: `serve` (stdio or streamable HTTP), `doctor`, `chat` and management.
 
 Settings are read here, once: environment first, flags on top. Logs go to stderr, because in
 stdio mode stdout carries the protocol.
@@ -6,6 +6,7 @@ stdio mode stdout carries the protocol.
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,6 +32,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     doctor = commands.add_parser("doctor", help="check every configured backend and say what works")
     _backend_flags(doctor)
     manage.add_commands(commands)
+
+    chat = commands.add_parser("chat", help="chat with your incident data in the terminal")
+    chat.add_argument("--model", help="LiteLLM model, e.g. openai/gpt-4o-mini (default: offline planner)")
+    chat.add_argument("--url", help="an aiops-mcp server's streamable HTTP URL (default: spawn one)")
+    chat.add_argument("--token", default=os.environ.get("AIOPS_MCP_TOKEN"), help="bearer token for --url")
     return parser.parse_args(argv)
 
 
@@ -65,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return anyio.run(run_doctor, settings)
     if args.command in manage.COMMANDS:
         return manage.run(args, settings)
+    if args.command == "chat":
+        from aiops_mcp.client_demo.main import run_chat
+
+        return run_chat(args)
     return serve(args, settings)
 
 

@@ -17,8 +17,8 @@ install: $(BIN)/aiops-mcp
 system:
 	./scripts/install-system-packages
 
-run: install
-	$(BIN)/aiops-mcp serve --http
+run: install system
+	$(BIN)/aiops-mcp demo run
 
 test: install system
 	$(BIN)/pytest

@@ -33,10 +33,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     _backend_flags(doctor)
     manage.add_commands(commands)
 
-    chat = commands.add_parser("chat", help="chat with your incident data in the terminal")
+    chat = commands.add_parser("chat", help="chat with your incident data (terminal, or --web)")
     chat.add_argument("--model", help="LiteLLM model, e.g. openai/gpt-4o-mini (default: offline planner)")
     chat.add_argument("--url", help="an aiops-mcp server's streamable HTTP URL (default: spawn one)")
     chat.add_argument("--token", default=os.environ.get("AIOPS_MCP_TOKEN"), help="bearer token for --url")
+    chat.add_argument("--web", action="store_true", help="serve the split-screen chat page instead")
+    chat.add_argument("--web-port", type=int, default=8765, help="chat page port (default 8765; 0: any free)")
     return parser.parse_args(argv)
 
 
@@ -63,12 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for name in ("httpx", "httpx2"):  # they log every request at INFO
+    for name in ("httpx", "httpx2", "alembic"):  # they log every request (or step) at INFO
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.command == "doctor":
         from aiops_mcp.server.doctor import run_doctor
 
         return anyio.run(run_doctor, settings)
+    if args.command == "demo" and args.action == "run":
+        from aiops_mcp.demo.run import run_demo
+
+        return run_demo(args, settings)
     if args.command in manage.COMMANDS:
         return manage.run(args, settings)
     if args.command == "chat":

@@ -6,6 +6,7 @@
     aiops-mcp app add FILE (YAML or JSON, like examples/abc-app.yaml) | list | show NAME | remove NAME
     aiops-mcp alerts import FILE (an Alertmanager webhook payload, or a list of alerts; idempotent)
     aiops-mcp demo seed [--world-end ISO-8601]
+    aiops-mcp demo run [--model M] [--mcp-port P] [--web-port P] [--data-dir DIR]
 
 Secrets are never taken from argv (it lands in shell history and `ps`): name an environment
 variable holding them, or pipe them on stdin (prompted without echo on a terminal).
@@ -80,6 +81,11 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="action", required=True)
     seed = demo.add_parser("seed", help="fill the store with the demo world's profiles, alerts and a chat")
     seed.add_argument("--world-end", help="the demo world's last sample time (default: now, to the minute)")
+    run = demo.add_parser("run", help="start a demo world, the MCP server and the chat page")
+    run.add_argument("--model", help="LiteLLM model for the chat (default: the offline planner)")
+    run.add_argument("--mcp-port", type=int, default=8000, help="MCP server port (default 8000; 0: any free)")
+    run.add_argument("--web-port", type=int, default=8765, help="chat page port (default 8765; 0: any free)")
+    run.add_argument("--data-dir", type=Path, help="where the demo keeps its data (default: a temp dir)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,7 +2,8 @@
 
 Without ``--url`` it spawns ``aiops-mcp serve`` over stdio with this process's environment (so
 the same PROMETHEUS_URL, LOKI_URL and DATABASE_URL); with ``--url`` it connects over streamable
-HTTP, sending ``--token`` as a bearer token. ``--model`` (any LiteLLM model string, its key from
+HTTP, sending ``--token`` as a bearer token. ``--web`` serves the split-screen page instead of the
+terminal chat, saving the conversation in the store. ``--model`` (any LiteLLM model string, its key from
 the provider's usual environment variable) answers with a model; without it the offline planner.
 """
 
@@ -28,16 +29,36 @@ def server_target(url: str | None) -> Target:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Run the terminal chat until the user leaves; 1 when the server cannot be reached."""
+    """Run the terminal chat (or the web page) until the user leaves; 1 when the server cannot be reached."""
 
     async def chat() -> int:
         try:
             async with McpHost.open(server_target(args.url), token=args.token) as host:
                 session = ChatSession(host, args.model)
-                await repl(session.ask, session.mode)
+                if args.web:
+                    await serve_web(session, args.web_port)
+                else:
+                    await repl(session.ask, session.mode)
         except HostDisconnected as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         return 0
 
     return anyio.run(chat)
+
+
+async def serve_web(session: ChatSession, port: int) -> None:
+    """The chat page on 127.0.0.1, recording the conversation in the store (so it becomes a chat
+    resource), until interrupted."""
+    from aiops_mcp.client_demo.web.app import StoreRecorder, build_chat_app, serve_chat_app
+    from aiops_mcp.settings import Settings
+    from aiops_mcp.store import open_store
+
+    settings = Settings()
+    async with await open_store(settings.database_url, settings.data_dir) as store:
+        app = build_chat_app(session.ask, session.mode, StoreRecorder(store))
+
+        def ready(url: str) -> None:
+            print(f"chat: {url} ({session.mode})", file=sys.stderr, flush=True)
+
+        await serve_chat_app(app, port=port, on_ready=ready)

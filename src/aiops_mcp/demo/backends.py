@@ -334,23 +334,32 @@ class RunningAlertmanager(_HttpServer):
 
 
 def start_alertmanager(
-    data_dir: str | Path, webhook_url: str | None = None, port: int | None = None, timeout: float = 60.0
+    data_dir: str | Path,
+    webhook_url: str | None = None,
+    port: int | None = None,
+    timeout: float = 60.0,
+    token: str | None = None,
 ) -> RunningAlertmanager:
-    """Start Alertmanager; alerts go to ``webhook_url`` (or nowhere) with no grouping delay."""
+    """Start Alertmanager; alerts go to ``webhook_url`` (or nowhere) with no grouping delay, with
+    ``token`` as the webhook's bearer credentials (the config file is then readable by its owner only)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     server = RunningAlertmanager(data_dir, port, timeout)
+    server.config_path.touch(mode=0o600)
     server.config_path.write_text(
-        yaml.safe_dump(alertmanager_config(webhook_url), sort_keys=False), encoding="utf-8"
+        yaml.safe_dump(alertmanager_config(webhook_url, token), sort_keys=False), encoding="utf-8"
     )
     return server.start()
 
 
-def alertmanager_config(webhook_url: str | None) -> dict[str, Any]:
+def alertmanager_config(webhook_url: str | None, token: str | None = None) -> dict[str, Any]:
     """An Alertmanager config delivering each alert at once (group_wait 0s) to ``webhook_url``."""
     receiver: dict[str, Any] = {"name": "webhook"}
     if webhook_url:
-        receiver["webhook_configs"] = [{"url": webhook_url, "send_resolved": True}]
+        webhook: dict[str, Any] = {"url": webhook_url, "send_resolved": True}
+        if token:
+            webhook["http_config"] = {"authorization": {"type": "Bearer", "credentials": token}}
+        receiver["webhook_configs"] = [webhook]
     route = {
         "receiver": "webhook",
         "group_by": ["alertname"],

@@ -5,8 +5,6 @@ Expected figures come from the world's ground truth, not from the tools."""
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,33 +15,20 @@ import pytest
 from aiops_mcp.analysis.series import round_sig
 from aiops_mcp.client_demo.answers import Clock, count, number, quantity, window_words
 from aiops_mcp.client_demo.events import Answer, Event, ToolFinished, ToolStarted
-from aiops_mcp.client_demo.host import HostDisconnected, McpHost
+from aiops_mcp.client_demo.host import HostDisconnected
 from aiops_mcp.client_demo.planner import plan_turn
 from aiops_mcp.demo.backends import free_port
 from aiops_mcp.demo.logs import NS, LogLine, count_levels
 from aiops_mcp.demo.seed import demo_alerts
 from aiops_mcp.demo.world import World
-from aiops_mcp.server.app import build_runtime, build_server
-from aiops_mcp.settings import Settings
 from aiops_mcp.store.repositories.alerts import derive_app
+from tests.client_demo.hosting import hosted
 from tests.doubles.loki import LokiDouble
 from tests.tools.conftest import lines, loki, seeded_settings  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
 PROD = {"app": "abc-app", "env": "prod"}
 DAY = timedelta(hours=24)
-
-
-@asynccontextmanager
-async def hosted(settings: Settings, now: datetime) -> AsyncIterator[McpHost]:
-    """The real host on a fresh in-process server whose clock is pinned to `now`."""
-    runtime = build_runtime(settings)
-    runtime.now = lambda: now
-    try:
-        async with McpHost.open(build_server(settings, runtime=runtime)) as host:
-            yield host
-    finally:
-        await runtime.aclose()
 
 
 async def ask(host: Any, question: str) -> tuple[list[ToolFinished], Answer]:

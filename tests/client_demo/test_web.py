@@ -22,13 +22,12 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from aiops_mcp.client_demo.events import Answer, Event, Notice, Token, ToolFinished, ToolStarted
-from aiops_mcp.client_demo.host import McpHost
 from aiops_mcp.client_demo.session import ChatSession
 from aiops_mcp.client_demo.web import StoreRecorder, build_chat_app, serve_chat_app
-from aiops_mcp.server.app import build_runtime, build_server
 from aiops_mcp.store import open_store
 from aiops_mcp.store.models import ChatSession as ChatRow
 from tests.backends.plugin import require_binaries
+from tests.client_demo.hosting import hosted
 from tests.tools.conftest import seeded_settings
 
 pytestmark = pytest.mark.anyio
@@ -487,24 +486,13 @@ async def test_the_page_shows_a_failed_turn_and_a_failed_tool(artifacts: Path) -
 # --- end to end: the real server and the offline planner -------------------------------------
 
 
-@asynccontextmanager
-async def real_chat(settings: Any, now: Any) -> AsyncIterator[McpHost]:
-    runtime = build_runtime(settings)
-    runtime.now = lambda: now
-    try:
-        async with McpHost.open(build_server(settings, runtime=runtime)) as host:
-            yield host
-    finally:
-        await runtime.aclose()
-
-
 async def test_end_to_end_the_offline_planner_answers_in_the_page(
     prometheus: Any, tmp_path: Path, artifacts: Path
 ) -> None:
     world = prometheus.world
     settings = await seeded_settings(tmp_path, prometheus.url, world.end)
     async with (
-        real_chat(settings, world.end) as host,
+        hosted(settings, world.end) as host,
         await open_store(settings.database_url, settings.data_dir) as store,
     ):
         chat = ChatSession(host, None)

@@ -42,6 +42,17 @@ class ToolFinished:
         """The PromQL/LogQL this result says it ran (empty for an error)."""
         return [] if self.is_error else queries_in(self.structured)
 
+    def record(self) -> dict[str, Any]:
+        """What is kept of the call with the answer it served (in the store's chat messages)."""
+        return {
+            "id": self.call_id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "is_error": self.is_error,
+            "seconds": self.seconds,
+            "queries": self.queries,
+        }
+
 
 @dataclass(frozen=True)
 class Answer:

@@ -66,15 +66,4 @@ class ChatSession:
             return
         self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
         if self.recorder is not None:
-            await self.recorder("assistant", answer.text, [_call_record(c) for c in calls] or None)
-
-
-def _call_record(call: ToolFinished) -> dict[str, Any]:
-    return {
-        "id": call.call_id,
-        "name": call.name,
-        "arguments": call.arguments,
-        "is_error": call.is_error,
-        "seconds": call.seconds,
-        "queries": call.queries,
-    }
+            await self.recorder("assistant", answer.text, [c.record() for c in calls] or None)

@@ -80,18 +80,6 @@ def clip(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def tool_call_record(call: ToolFinished) -> dict[str, Any]:
-    """What is kept of a tool call with the answer it served."""
-    return {
-        "id": call.call_id,
-        "name": call.name,
-        "arguments": call.arguments,
-        "is_error": call.is_error,
-        "seconds": call.seconds,
-        "queries": call.queries,
-    }
-
-
 def event_payload(event: Event) -> tuple[str, dict[str, Any]]:
     """The SSE event name and JSON body of a chat event."""
     body = asdict(event)
@@ -124,7 +112,7 @@ async def _turn(ask: Ask, question: str, recorder: ChatRecorder | None) -> Async
                 calls.append(event)
             yield sse(*event_payload(event))
             if isinstance(event, Answer):
-                records = [tool_call_record(c) for c in calls] or None
+                records = [c.record() for c in calls] or None
                 if not await _record(recorder, "assistant", event.text, records):
                     yield sse("notice", {"text": "the answer could not be saved (see the server's log)"})
     except Exception as exc:

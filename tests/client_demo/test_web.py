@@ -133,7 +133,7 @@ async def ask_over_http(http: httpx.AsyncClient, question: str) -> list[tuple[st
 async def test_a_turn_streams_as_server_sent_events_in_order_and_ends() -> None:
     async with client(build_chat_app(scripted_ask, MODE)) as http:
         events = await ask_over_http(http, "Why 5xx on abc?")
-        assert (await http.get("/api/mode")).json() == {"mode": MODE}
+        assert (await http.get("/api/mode")).json() == {"mode": MODE, "notes": []}
     kinds = [kind for kind, _ in events]
     tokens = kinds.count("token")
     assert kinds == [
@@ -415,8 +415,10 @@ async def test_the_page_shows_the_answer_its_trace_and_its_data(artifacts: Path)
 
 
 async def test_the_divider_resizes_the_panes_and_the_panel_collapses(artifacts: Path) -> None:
-    async with served(build_chat_app(scripted_ask, "offline")) as url, browsing(url) as page:
+    notes = ["logs are not configured (LOKI_URL)"]
+    async with served(build_chat_app(scripted_ask, "offline", notes=notes)) as url, browsing(url) as page:
         await expect(page.get_by_test_id("mode")).to_have_text("offline planner")
+        await expect(page.get_by_test_id("setup-note")).to_have_text(notes[0])
         await ask_in_page(page, "Why 5xx on abc?")
         chart = page.locator("[data-testid=chart] canvas").first
         await expect(chart).to_be_visible()

@@ -66,7 +66,8 @@ def demo(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def test_the_demo_answers_flow_2_offline_and_stores_alerts_from_alertmanager(demo: dict[str, str]) -> None:
     assert all(url.startswith("http://127.0.0.1:") for url in demo.values())
-    assert httpx.get(f"{demo['chat']}/api/mode").json() == {"mode": "offline"}
+    setup = httpx.get(f"{demo['chat']}/api/mode").json()
+    assert setup == {"mode": "offline", "notes": ["logs are not configured (LOKI_URL)"]}
     with httpx.Client(timeout=60) as client:
         body = client.post(f"{demo['chat']}/api/ask", json={"question": "Was abc healthy yesterday?"}).text
     events = sse_events(body)

@@ -8,11 +8,13 @@ the provider's usual environment variable) answers with a model; without it the 
 """
 
 import argparse
+import json
 import os
 import sys
 
 import anyio
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from aiops_mcp.client_demo.host import HostDisconnected, McpHost, Target
 from aiops_mcp.client_demo.session import ChatSession
@@ -47,6 +49,20 @@ def run_chat(args: argparse.Namespace) -> int:
     return anyio.run(chat)
 
 
+async def setup_notes(host: McpHost) -> list[str]:
+    """What the page should say about the server's set-up: a kind of datasource it lacks."""
+    try:
+        listed = json.loads(await host.read_resource("aiops://datasources"))["datasources"]
+    except (HostDisconnected, MCPError, ValueError, KeyError, TypeError):
+        return ["the server's datasources could not be read"]
+    kinds = {d.get("type") for d in listed if isinstance(d, dict)}
+    wanted = (
+        ("prometheus", "metrics are not configured (PROMETHEUS_URL)"),
+        ("loki", "logs are not configured (LOKI_URL)"),
+    )
+    return [note for kind, note in wanted if kind not in kinds]
+
+
 async def serve_web(session: ChatSession, port: int) -> None:
     """The chat page on 127.0.0.1, recording the conversation in the store (so it becomes a chat
     resource), until interrupted."""
@@ -56,7 +72,8 @@ async def serve_web(session: ChatSession, port: int) -> None:
 
     settings = Settings()
     async with await open_store(settings.database_url, settings.data_dir) as store:
-        app = build_chat_app(session.ask, session.mode, StoreRecorder(store))
+        notes = await setup_notes(session.host)
+        app = build_chat_app(session.ask, session.mode, StoreRecorder(store), notes=notes)
 
         def ready(url: str) -> None:
             print(f"chat: {url} ({session.mode})", file=sys.stderr, flush=True)

@@ -41,6 +41,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 async def serve(stack: DemoStack, mcp_port: int, web_port: int, model: str | None) -> None:
     """The MCP server, then the chat page connected to it as a host; until cancelled."""
     from aiops_mcp.client_demo.host import McpHost
+    from aiops_mcp.client_demo.main import setup_notes
     from aiops_mcp.client_demo.session import ChatSession
     from aiops_mcp.client_demo.web.app import StoreRecorder, build_chat_app, serve_chat_app
     from aiops_mcp.server.http import build_http_app
@@ -58,7 +59,8 @@ async def serve(stack: DemoStack, mcp_port: int, web_port: int, model: str | Non
             await open_store(stack.settings.database_url, stack.settings.data_dir) as store,
         ):
             chat = ChatSession(host, model)
-            app = build_chat_app(chat.ask, chat.mode, StoreRecorder(store), host=HOST)
+            notes = await setup_notes(host)
+            app = build_chat_app(chat.ask, chat.mode, StoreRecorder(store), host=HOST, notes=notes)
             await serve_chat_app(
                 app, host=HOST, port=web_port, on_ready=lambda url: say(f"chat: {url} ({chat.mode})")
             )

@@ -4,15 +4,16 @@
     app = build_chat_app(chat.ask, chat.mode, StoreRecorder(store))
     await serve_chat_app(app, host="127.0.0.1", port=8765, on_ready=print)
 
-Routes: `GET /` (the page), `GET /static/...`, `GET /api/mode`, and `POST /api/ask` with
-`{"question": "..."}`, answered with `text/event-stream`: one `event: <kind>` and one `data: <json>`
-per chat event (`token`, `tool_started`, `tool_finished`, `notice`, `answer`), `error` when the turn
-raises, and always a last `done`. One turn runs at a time (409 while one is running).
+Routes: `GET /` (the page), `GET /static/...`, `GET /api/mode` (mode and set-up notes), and
+`POST /api/ask` with `{"question": "..."}`, answered with `text/event-stream`: one `event: <kind>`
+and one `data: <json>` per chat event (`token`, `tool_started`, `tool_finished`, `notice`,
+`answer`), `error` when the turn raises, and always a last `done`. One turn runs at a time (409
+while one is running).
 """
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -161,17 +162,23 @@ def allowed_hosts(host: str) -> list[str]:
 
 
 def build_chat_app(
-    ask: Ask, mode: str, recorder: ChatRecorder | None = None, *, host: str = "127.0.0.1"
+    ask: Ask,
+    mode: str,
+    recorder: ChatRecorder | None = None,
+    *,
+    host: str = "127.0.0.1",
+    notes: Sequence[str] = (),
 ) -> Starlette:
-    """The chat page over `ask`; `mode` is shown in its header (`offline` or `model:<name>`); every
-    question and answer goes to `recorder` when given; `host` is the address served on."""
+    """The chat page over `ask`; `mode` is shown in its header (`offline` or `model:<name>`), with
+    `notes` about the set-up (e.g. logs not configured); every question and answer goes to
+    `recorder` when given; `host` is the address served on."""
     busy: set[str] = set()  # the question being answered: one turn at a time
 
     async def page(_: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)
 
     async def get_mode(_: Request) -> JSONResponse:
-        return JSONResponse({"mode": mode})
+        return JSONResponse({"mode": mode, "notes": list(notes)})
 
     async def post_ask(request: Request) -> Response:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":

@@ -501,6 +501,9 @@
       .then((body) => {
         $("mode").textContent = modeLabel(body.mode);
         $("mode").dataset.mode = body.mode;
+        for (const note of body.notes || []) {
+          $("mode").after(el("span", { class: "setup-note", "data-testid": "setup-note", text: note }));
+        }
       })
       .catch(() => { $("mode").textContent = "mode unknown"; });
     input.focus();

@@ -95,7 +95,8 @@ class TerminalView:
             else:
                 self.console.print(Markdown(event.text))
             for query in event.queries:
-                self.console.print(f"  [dim]query:[/] {query}", highlight=False, markup=True)
+                if query not in event.text:  # not twice when the answer already cites it
+                    self.console.print(f"  [dim]query:[/] {query}", highlight=False, markup=True)
             self.streamed = False
 
     def _stop(self) -> None:

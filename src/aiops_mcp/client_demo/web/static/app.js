@@ -340,9 +340,11 @@
       answer(data) {
         text.classList.remove("streaming");
         renderMarkdown(text, data.text);
-        if (data.queries && data.queries.length) {
+        // Queries the answer's text already cites are not listed twice.
+        const uncited = (data.queries || []).filter((q) => !data.text.includes(q));
+        if (uncited.length) {
           extras.append(el("div", { class: "queries", "data-testid": "answer-queries" },
-            el("h4", { text: "Queries" }), el("ul", {}, ...data.queries.map((q) => el("li", {}, el("code", { text: q }))))));
+            el("h4", { text: "Queries" }), el("ul", {}, ...uncited.map((q) => el("li", {}, el("code", { text: q }))))));
         }
         extras.append(el("p", { class: "answered-by muted", "data-testid": "answer-mode", text: `answered by ${modeLabel(data.mode)}` }));
       },

@@ -21,9 +21,18 @@ class DatasourceConfig(BaseModel):
     tenant: str | None = Field(default=None, description="Sent as X-Scope-OrgID (Loki, Mimir, Cortex).")
     verify_tls: bool = True
     ca_file: str | None = None
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Bound on one request: queueing, every retry and backoff."
+    )
     max_retries: int = Field(default=2, ge=0, le=10)
     cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    stale_max_age_seconds: float = Field(
+        default=3600.0, ge=0, description="Serve a cached answer this old, marked stale, while unavailable."
+    )
+    breaker_failures: int = Field(
+        default=5, ge=0, description="Consecutive failed requests that open the circuit (0: never)."
+    )
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0, description="How long an open circuit rests.")
     max_concurrency: int = Field(default=8, ge=1)
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 

@@ -2,7 +2,8 @@
 
     DatasourceError                 anything that went wrong talking to a backend
     ├── DatasourceUnavailable       could not connect, or the backend kept failing (5xx/429) after retries
-    │   └── DatasourceTimeout       no answer within the configured timeout
+    │   ├── DatasourceTimeout       no answer within the configured timeout
+    │   └── CircuitOpen             not sent: the backend kept failing; calls fail fast a while (`breaker`)
     ├── QueryRejected               the backend refused the request (4xx): bad query, bad range, limits
     │   └── AuthenticationFailed    401/403: credentials missing or wrong
     ├── ResponseTooLarge            the body exceeded the configured size cap
@@ -37,6 +38,10 @@ class DatasourceUnavailable(DatasourceError):
 
 class DatasourceTimeout(DatasourceUnavailable):
     """The backend did not answer within the timeout."""
+
+
+class CircuitOpen(DatasourceUnavailable):
+    """The call was not sent: the datasource's circuit breaker is open after repeated failures."""
 
 
 class QueryRejected(DatasourceError):

@@ -3,13 +3,19 @@
 `BackendClient` owns one pooled `httpx.AsyncClient` per datasource and turns each logical
 request into a bounded one:
 
-* retries with exponential backoff and jitter on connection errors, timeouts, 5xx and 429
-  (honouring a short `Retry-After`), never on other 4xx;
-* a deadline per attempt, so a backend that drips bytes cannot hold a call open: a call lasts at
-  most `max_duration` seconds;
+* one deadline, `timeout_seconds`, for the whole request: waiting for a connection slot, every
+  attempt and every backoff; a backend that never answers or drips bytes cannot hold a call open
+  longer (`max_duration`);
+* retries with exponential backoff and jitter on connection errors, resets, 5xx and 429
+  (honouring a short `Retry-After`) while the deadline leaves time, never on other 4xx;
+* a circuit breaker (`breaker`): after `breaker_failures` requests in a row got no answer,
+  calls fail at once with `CircuitOpen` for `breaker_cooldown_seconds`, then one probe goes;
 * at most `max_concurrency` requests in flight;
 * a TTL cache of parsed successes, keyed on method, path and normalised parameters, with
   concurrent identical requests sharing one fetch (single-flight);
+* stale answers: a cached success is kept up to `stale_max_age_seconds`; when a fresh fetch fails
+  because the backend is unavailable (or answered garbage), that answer is served instead and a
+  `StaleAnswer` is recorded for the caller (see `stale`);
 * a cap on the response size, enforced while streaming;
 * failures mapped to the typed errors in `errors`, with credentials redacted from every message.
 
@@ -34,6 +40,7 @@ import anyio
 import httpx
 from cachetools import TTLCache
 
+from aiops_mcp.datasources.breaker import BreakerState, CircuitBreaker
 from aiops_mcp.datasources.config import DatasourceConfig
 from aiops_mcp.datasources.errors import (
     AuthenticationFailed,
@@ -44,6 +51,7 @@ from aiops_mcp.datasources.errors import (
     QueryRejected,
     ResponseTooLarge,
 )
+from aiops_mcp.datasources.stale import StaleAnswer, record_stale
 
 T = TypeVar("T")
 E = TypeVar("E", bound=DatasourceError)
@@ -51,7 +59,7 @@ Params = Mapping[str, str | Sequence[str]]
 """Query or form parameters; a sequence value is a repeated parameter (`match[]`)."""
 Observe = Callable[[str, str, float], None]
 """Hook called once per logical request with (datasource type, outcome, seconds)."""
-Outcome = Literal["ok", "error", "cache_hit"]
+Outcome = Literal["ok", "error", "cache_hit", "stale"]
 Method = Literal["GET", "POST"]
 CacheKey = tuple[str, str, tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, str], ...]]
 
@@ -60,6 +68,8 @@ logger = logging.getLogger(__name__)
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _ERROR_BODY_LIMIT = 64 * 1024
 _SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+_STALE_SERVES = (DatasourceUnavailable, InvalidResponse)
+"""Failures a stale answer stands in for: the backend's fault, not the query's."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -86,6 +96,16 @@ class Readiness:
     message: str
 
 
+@dataclass(slots=True, frozen=True)
+class _Cached:
+    """A parsed success in the cache, with when it was fetched (monotonic for age, unix for display)."""
+
+    value: Any
+    size: int
+    fetched: float
+    fetched_at: float
+
+
 @dataclass(slots=True)
 class _Flight:
     """One in-flight fetch that identical concurrent requests wait for."""
@@ -109,7 +129,7 @@ class BackendClient:
     retry_after_max = 10.0
     """A longer `Retry-After` is not waited for: the call fails at once and says so."""
     cache_max_bytes = 64 * 1024 * 1024
-    """Cache budget, measured as the raw size of the cached response bodies."""
+    """Cache budget (fresh and stale answers), measured as the raw size of the cached bodies."""
 
     def __init__(
         self,
@@ -124,11 +144,13 @@ class BackendClient:
         self.url = str(url.copy_with(userinfo=b"", query=None, fragment=None))
         self._secrets = _secrets_of(config, url)
         self._limiter = anyio.CapacityLimiter(config.max_concurrency)
-        self._cache: TTLCache[CacheKey, tuple[Any, int]] | None = None
-        if config.cache_ttl_seconds > 0:
-            self._cache = TTLCache(
-                maxsize=self.cache_max_bytes, ttl=config.cache_ttl_seconds, getsizeof=lambda item: item[1]
-            )
+        self._breaker = CircuitBreaker(config.name, config.breaker_failures, config.breaker_cooldown_seconds)
+        # One store for fresh and stale answers: an entry is fresh for `cache_ttl_seconds`, then
+        # kept as a stand-in until `stale_max_age_seconds`.
+        keep = max(config.cache_ttl_seconds, config.stale_max_age_seconds)
+        self._cache: TTLCache[CacheKey, _Cached] | None = None
+        if keep > 0:
+            self._cache = TTLCache(maxsize=self.cache_max_bytes, ttl=keep, getsizeof=lambda item: item.size)
         self._inflight: dict[CacheKey, _Flight] = {}
         self._client = httpx.AsyncClient(
             base_url=self.url,
@@ -146,11 +168,13 @@ class BackendClient:
 
     @property
     def max_duration(self) -> float:
-        """Upper bound in seconds for one call, retries and backoff included (excluding queueing)."""
-        retries = self.config.max_retries
-        return self.config.timeout_seconds * (retries + 1) + retries * max(
-            self.backoff_max, self.retry_after_max
-        )
+        """Upper bound in seconds for one call: queueing, retries and backoff included."""
+        return self.config.timeout_seconds
+
+    @property
+    def breaker(self) -> BreakerState:
+        """The circuit breaker's state, for health checks."""
+        return self._breaker.state
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -183,7 +207,8 @@ class BackendClient:
 
         POST sends `params` as a form body. Statuses in `accept` are answers, not errors (not
         retried, not cached). `cache=False` forces a fresh fetch, whose result refreshes the
-        cache. Shape errors raised by `parse` become `InvalidResponse` and are never cached.
+        cache, and never gets a stale answer. Shape errors raised by `parse` become
+        `InvalidResponse` and are never cached.
         """
         key = _cache_key(method, path, params, headers)
         started = time.monotonic()
@@ -205,9 +230,12 @@ class BackendClient:
             value, outcome = await self._shared(key, fetch, use_cache=cache)
         except anyio.get_cancelled_exc_class():
             raise
-        except Exception:
-            self._report("error", started)
-            raise
+        except Exception as exc:
+            stale = self._stale(key, exc) if cache else None
+            if stale is None:
+                self._report("error", started)
+                raise
+            value, outcome = stale.value, "stale"
         self._report(outcome, started)
         return value
 
@@ -243,8 +271,8 @@ class BackendClient:
         """Serve from the cache, join an identical in-flight fetch, or lead a new one."""
         while use_cache and self._cache is not None:
             hit = self._cache.get(key)
-            if hit is not None:
-                return hit[0], "cache_hit"
+            if hit is not None and time.monotonic() - hit.fetched < self.config.cache_ttl_seconds:
+                return hit.value, "cache_hit"
             flight = self._inflight.get(key)
             if flight is None:
                 break
@@ -272,8 +300,21 @@ class BackendClient:
     def _remember(self, key: CacheKey, value: Any, size: int) -> None:
         if self._cache is None or size < 0:
             return
+        entry = _Cached(value, max(size, 1), time.monotonic(), time.time())
         with contextlib.suppress(ValueError):  # larger than the whole cache budget: not kept
-            self._cache[key] = (value, max(size, 1))
+            self._cache[key] = entry
+
+    def _stale(self, key: CacheKey, error: Exception) -> _Cached | None:
+        """The cached answer standing in for a fetch that failed with `error`, recorded as stale."""
+        if self._cache is None or not isinstance(error, _STALE_SERVES):
+            return None
+        entry = self._cache.get(key)
+        if entry is None or time.monotonic() - entry.fetched > self.config.stale_max_age_seconds:
+            return None
+        age = time.time() - entry.fetched_at
+        logger.info("%s: serving a cached answer from %.0fs ago: %s", self.name, age, error)
+        record_stale(StaleAnswer(self.name, entry.fetched_at, error.message))
+        return entry
 
     # -- sending with retries ------------------------------------------------------------------
 
@@ -285,26 +326,54 @@ class BackendClient:
         headers: Mapping[str, str] | None,
         accept: Collection[int],
     ) -> Reply:
-        """Send with retries; return a 2xx (or accepted) reply, raise a typed error otherwise."""
+        """Send through the circuit breaker: an answer closes it, no answer counts against it."""
+        probe = self._breaker.admit()
+        try:
+            reply = await self._send_with_retries(method, path, params, headers, accept)
+        except DatasourceUnavailable as exc:
+            self._breaker.failure(exc.message, probe)
+            raise
+        except DatasourceError:
+            self._breaker.success()  # an answer, if not the one wanted (4xx, too large)
+            raise
+        except BaseException:
+            self._breaker.abandon(probe)
+            raise
+        self._breaker.success()
+        return reply
+
+    async def _send_with_retries(
+        self,
+        method: Method,
+        path: str,
+        params: Params | None,
+        headers: Mapping[str, str] | None,
+        accept: Collection[int],
+    ) -> Reply:
+        """Send with retries until the deadline; a 2xx (or accepted) reply, or a typed error."""
+        deadline = anyio.current_time() + self.config.timeout_seconds
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                reply = await self._attempt(method, path, params, headers)
+                reply = await self._attempt(method, path, params, headers, deadline)
             except (*_RETRYABLE_TRANSPORT, TimeoutError) as exc:
-                if attempt == attempts:
-                    raise self._transport_error(exc, attempts) from exc
-                reason = type(exc).__name__
                 delay = self._backoff(attempt)
+                if attempt == attempts or anyio.current_time() + delay >= deadline:
+                    raise self._transport_error(exc, attempt) from exc
+                reason = type(exc).__name__
             else:
                 if 200 <= reply.status < 300 or reply.status in accept:
                     return reply
                 if not _retryable_status(reply.status) or attempt == attempts:
                     raise self._status_error(reply, attempt)
                 wait = _retry_after_seconds(reply.retry_after)
+                delay = max(wait or 0.0, self._backoff(attempt))
                 if wait is not None and wait > self.retry_after_max:
                     raise self._status_error(reply, attempt, f"asked to retry after {wait:.0f}s")
+                if anyio.current_time() + delay >= deadline:
+                    note = f"no time left to retry within {self.config.timeout_seconds:g}s"
+                    raise self._status_error(reply, attempt, note)
                 reason = f"HTTP {reply.status}"
-                delay = max(wait or 0.0, self._backoff(attempt))
             logger.info(
                 "%s: retrying %s %s in %.2fs after %s (attempt %d of %d)",
                 self.name, method, path, delay, reason, attempt, attempts,
@@ -313,18 +382,32 @@ class BackendClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
-        self, method: Method, path: str, params: Params | None, headers: Mapping[str, str] | None
+        self,
+        method: Method,
+        path: str,
+        params: Params | None,
+        headers: Mapping[str, str] | None,
+        deadline: float,
     ) -> Reply:
-        """One HTTP exchange within the concurrency limit and the per-attempt deadline."""
+        """One HTTP exchange within the concurrency limit, cut off at the request's deadline."""
         query, form = (None, _listify(params)) if method == "POST" else (_listify(params), None)
         request = self._client.build_request(method, path, params=query, data=form, headers=headers)
-        async with self._limiter:
-            with anyio.fail_after(self.config.timeout_seconds):
-                response = await self._client.send(request, stream=True)
-                try:
-                    body = await self._read(response, method, path)
-                finally:
-                    await response.aclose()
+        admitted = False
+        try:
+            with anyio.fail_at(deadline):
+                async with self._limiter:
+                    admitted = True
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        body = await self._read(response, method, path)
+                    finally:
+                        await response.aclose()
+        except TimeoutError:
+            if admitted:
+                raise
+            slots, timeout = self.config.max_concurrency, self.config.timeout_seconds
+            message = f"all {slots} connection slots to {self.url} stayed busy for {timeout:g}s"
+            raise self._error(DatasourceTimeout, message) from None
         return Reply(
             method=method,
             path=path,

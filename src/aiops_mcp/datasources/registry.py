@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterable
 
+from aiops_mcp.datasources.breaker import BreakerState
 from aiops_mcp.datasources.config import DatasourceConfig, DatasourceType
 from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.http import BackendClient
@@ -60,6 +61,13 @@ class DatasourceRegistry:
         client = self._client(self.config("loki", name))
         assert isinstance(client, LokiClient)
         return client
+
+    def breaker_states(self) -> dict[str, BreakerState]:
+        """Each configured datasource's circuit breaker; one not used yet is closed."""
+        closed = BreakerState("closed", 0)
+        return {
+            name: client.breaker if (client := self._clients.get(name)) else closed for name in self._configs
+        }
 
     def _client(self, config: DatasourceConfig) -> BackendClient:
         client = self._clients.get(config.name)

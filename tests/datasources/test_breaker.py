@@ -8,9 +8,9 @@ import pytest
 
 from aiops_mcp.datasources.breaker import CircuitBreaker
 from aiops_mcp.datasources.config import DatasourceConfig
-from aiops_mcp.demo.backends import free_port
 from aiops_mcp.datasources.errors import CircuitOpen, DatasourceUnavailable, QueryRejected
 from aiops_mcp.datasources.registry import DatasourceRegistry
+from aiops_mcp.demo.backends import free_port
 from tests.datasources.test_http import OK, counting, make_client, text
 
 pytestmark = pytest.mark.anyio
@@ -113,7 +113,8 @@ async def test_open_circuit_fails_fast_without_touching_the_backend() -> None:
         with pytest.raises(DatasourceUnavailable, match="cannot connect"):
             await client.get_json(f"/x/{n}")
     assert len(seen) == 4  # two requests, two attempts each
-    with pytest.raises(CircuitOpen, match=r"circuit open since .* retrying after \d+s; last error: cannot connect"):
+    refusal = r"circuit open since .* retrying after \d+s; last error: cannot connect"
+    with pytest.raises(CircuitOpen, match=refusal):
         await client.get_json("/y")
     assert len(seen) == 4
     assert outcomes == ["error"] * 3

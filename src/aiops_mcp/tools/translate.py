@@ -56,6 +56,17 @@ class TranslationResult(BaseModel):
     explanation: str
     confidence: float
     source: str = Field(description="rules, sampling or the LiteLLM model that translated.")
+    answer_tool: str | None = Field(
+        default=None,
+        description="The tool that answers better than the query: app_health, incident_impact, "
+        "app_events, or read_resource (the alerts resource at tool_arguments.uri).",
+    )
+    tool_arguments: dict[str, str] = Field(default_factory=dict, description="That call's exact arguments.")
+    unapplied_filters: dict[str, str] = Field(
+        default_factory=dict,
+        description="Filters the question named that the answer tool cannot take: apply them to "
+        "its result, or say they were not applied.",
+    )
     alternatives: list[Alternative] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     metrics: MetricResult | None = None
@@ -249,6 +260,9 @@ async def translate_query(
         explanation=translation.explanation,
         confidence=translation.confidence,
         source=source,
+        answer_tool=translation.answer_tool,
+        tool_arguments=dict(translation.tool_arguments),
+        unapplied_filters=dict(translation.unapplied_filters),
         alternatives=[Alternative(query=q, explanation=e) for q, e in translation.alternatives],
         notes=notes,
     )

@@ -57,7 +57,14 @@ class Translation:
     `language` and `query` are None for intents answered by another tool (health, impact, alerts)
     and for general questions; `explanation` then names the tool call. `time_range` is text for
     `parse_time_range`; counts are instant queries whose window already spans it. `alternatives`
-    holds (query, explanation) pairs for other readings of an ambiguous question."""
+    holds (query, explanation) pairs for other readings of an ambiguous question.
+
+    `answer_tool` names what answers the question better than a raw query: "app_health",
+    "incident_impact", "app_events" (event counts, beside their query) or "read_resource" (the
+    alerts resource, `tool_arguments["uri"]`); None when the query is the answer. `tool_arguments`
+    are that call's exact arguments. `unapplied_filters` are filters the question named that the
+    answer tool cannot take (the alerts resource has no time or host filter; app_health and
+    app_events no env or instance): apply them to its result, or say they were not applied."""
 
     question: str
     intent: Intent
@@ -71,6 +78,9 @@ class Translation:
     template: str | None
     alternatives: tuple[tuple[str, str], ...]
     entities: Entities
+    answer_tool: str | None = None
+    tool_arguments: Mapping[str, str] = field(default_factory=dict)
+    unapplied_filters: Mapping[str, str] = field(default_factory=dict)
 
 
 class TranslationError(QueryInputError):

@@ -19,7 +19,7 @@ from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.promql import validate_promql
 from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_apps, closest_first
 from aiops_mcp.translate.entities import Extraction, extract
-from aiops_mcp.translate.intent import asks_firing, detect_intent, grouping, metric_topic
+from aiops_mcp.translate.intent import detect_intent, grouping, metric_topic
 from aiops_mcp.translate.model import (
     DEFAULT_TIME_RANGE,
     AppRef,
@@ -32,6 +32,7 @@ from aiops_mcp.translate.model import (
     TranslationError,
 )
 from aiops_mcp.translate.plans import Choice, Plan, Scope, plan_counts, plan_logs, plan_metrics
+from aiops_mcp.translate.routes import route
 from aiops_mcp.translate.text import MAX_QUESTION_LENGTH
 from aiops_mcp.translate.timephrase import count_window
 
@@ -90,6 +91,7 @@ def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -
         level=ex.entities.level if plan.language == "logql" else None,
     )
     confidence = _confidence(0.9, explicit, plan.ambiguous, app_match if uses_app else "named")
+    counted = route(intent, ex, scope.need_app(), time_range) if intent == "event_count" else None
     return Translation(
         question=question,
         intent=intent,
@@ -98,11 +100,15 @@ def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -
         kind=plan.kind,
         time_range=time_range,
         time_reference=ex.time.reference,
-        explanation=plan.choice.explanation,
+        explanation=plan.choice.explanation
+        + (f" Also {counted.explanation[0].lower()}{counted.explanation[1:]}" if counted else ""),
         confidence=confidence,
         template=plan.choice.template,
         alternatives=alternatives,
         entities=entities,
+        answer_tool=counted.tool if counted else None,
+        tool_arguments=counted.arguments if counted else {},
+        unapplied_filters=counted.unapplied if counted else {},
     )
 
 
@@ -157,31 +163,16 @@ def _routed(
     app: AppRef | None = None
     if intent == "health" or ex.unknown_app or ex.app is not None:
         app = _require_app(ex, catalog)
-    if intent == "health":
-        assert app is not None
-        text = f"Answered by a tool: call app_health(app='{app.name}', time_range='{time_range}')."
-    elif intent == "impact":
-        args = [f"app='{app.name}'"] if app else []
-        args += [f"host='{ex.entities.host}'"] if ex.entities.host else []
-        args += [f"time_range='{time_range}'"] if ex.time.time_range and not ex.time.reference else []
-        window = "" if ex.time.time_range and not ex.time.reference else " (the latest alert's window)"
-        text = f"Answered by a tool: call incident_impact({', '.join(args)}){window}."
-    elif app is not None:
-        text = (
-            f"Answered by a resource: read aiops://apps/{app.name}/alerts (newest first), or call "
-            f"app_events(app='{app.name}', time_range='{time_range}') for the alerts in a window."
-        )
-    else:
-        uri = (
-            "aiops://alerts?status=firing"
-            if asks_firing(ex.rest) and not ex.time.time_range
-            else "aiops://alerts"
-        )
-        text = f"Answered by a resource: read {uri} (recent alerts, newest first)."
+    answer = route(intent, ex, app, time_range)
     match = ex.app_match if ex.app is not None else ("single" if app is not None else "named")
     entities = replace(ex.entities, app=app.name if app else None, env=ex.envs[0] if ex.envs else None)
-    return _answer(
-        question, ex, intent, time_range, text, _confidence(0.85, explicit, False, match), entities
+    confidence = _confidence(0.85, explicit, False, match)
+    translation = _answer(question, ex, intent, time_range, answer.explanation, confidence, entities)
+    return replace(
+        translation,
+        answer_tool=answer.tool,
+        tool_arguments=answer.arguments,
+        unapplied_filters=answer.unapplied,
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from aiops_mcp.settings import Settings
 from tests.doubles.loki import LogRecord, LokiDouble, load_recorded_dataset
-from tests.tools.conftest import call, call_error, connected
+from tests.tools.conftest import call, call_error, connected, text_of
 
 pytestmark = pytest.mark.anyio
 START, END = "2026-11-23T23:00:00Z", "2026-11-24T05:00:00Z"
@@ -64,6 +64,7 @@ async def test_log_search_gives_newest_lines_first_and_exact_counts_by_level(lok
         "end": END,
         "time": None,
         "step_seconds": None,
+        "stale_since": None,
     }
 
 
@@ -192,6 +193,34 @@ async def test_a_failing_or_garbled_loki_is_a_clear_error_within_the_timeout(lok
     assert "loki" in down and "too busy" in down and "unavailable" in down
     assert "loki" in garbled and "JSON" in garbled
     assert "loki" in slow and "1" in slow
+
+
+@pytest.mark.parametrize("fault", ["5xx", "garbage"])
+async def test_a_loki_outage_serves_the_last_answer_marked_stale(loki: LokiDouble, fault: str) -> None:
+    # A zero TTL: every call fetches afresh, and the last answer is kept only as a stand-in.
+    settings = Settings(loki_url=loki.url, query_cache_ttl_seconds=0)
+    args = {"query": '{app="inventory"} |= "timeout"', "start": START, "end": END}
+    async with connected(settings) as (client, _):
+        fresh = await call(client, "loki_query_logs", **args)
+        if fault == "5xx":
+            loki.fail_next(status=503, body="ingester unhealthy", count=6)  # both queries, every retry
+        else:
+            loki.garbage_next(count=2)
+        try:
+            with anyio.fail_after(30):
+                served = await client.call_tool("loki_query_logs", args)
+        finally:
+            loki.app.faults.clear()
+        again = await call(client, "loki_query_logs", **args)
+    assert not served.is_error, text_of(served)
+    stale = served.structured_content
+    assert stale["lines"] == fresh["lines"] and stale["level_counts"] == fresh["level_counts"]
+    assert stale["provenance"]["stale_since"] is not None
+    note = stale["warnings"][0]
+    assert note.startswith("STALE: served from cache fetched at " + stale["provenance"]["stale_since"])
+    assert ("ingester unhealthy" if fault == "5xx" else "expected JSON") in note
+    assert note in text_of(served).splitlines()
+    assert again["provenance"]["stale_since"] is None and not again["warnings"]
 
 
 async def test_tenant_and_credentials_reach_loki_but_never_the_answer(loki: LokiDouble) -> None:

@@ -2,7 +2,9 @@
 
 A tool that truncates registers what it ran (a `ResultSpec`) and hands out this URI. Reading it
 re-runs the same query (usually a cache hit) and returns one bounded JSON page with a `next` URI:
-series pages carry every sample of each series; log pages continue from the last line seen.
+series pages carry every sample of each series; log pages continue from the last line seen. A
+page served from a stale cached answer (the datasource was down) carries `stale_since` and a
+"STALE:" warning, as tool results do.
 """
 
 import json
@@ -15,8 +17,9 @@ from aiops_mcp.analysis.series import rank_key, summarize
 from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.loki import Nanoseconds, Time
 from aiops_mcp.datasources.models import QueryData
+from aiops_mcp.datasources.stale import collect_stale
 from aiops_mcp.runtime import ResultSpec, Runtime, log_cursor, parse_log_cursor, runtime
-from aiops_mcp.tools.contract import Stats, iso
+from aiops_mcp.tools.contract import Stats, iso, stale_marks
 
 POINTS_PER_PAGE = 5_000
 LINES_PER_PAGE = 200
@@ -30,17 +33,21 @@ async def read_result_page(handle: str, cursor: str, ctx: Context) -> str:
     if spec is None:
         raise ResourceError(f"result handle {handle!r} is unknown or expired (kept 1 h); run the tool again")
     try:
-        if spec.kind == "loki_logs":
-            position = parse_log_cursor(cursor)
-            if position is None:
-                raise ResourceError(f"a log cursor looks like <ns>-<count>, got {cursor!r}")
-            page = await _log_page(rt, spec, handle, *position)
-        else:
-            if not cursor.isdigit():
-                raise ResourceError(f"a series cursor is a non-negative integer, got {cursor!r}")
-            page = await _series_page(rt, spec, handle, int(cursor))
+        with collect_stale() as stale:
+            if spec.kind == "loki_logs":
+                position = parse_log_cursor(cursor)
+                if position is None:
+                    raise ResourceError(f"a log cursor looks like <ns>-<count>, got {cursor!r}")
+                page = await _log_page(rt, spec, handle, *position)
+            else:
+                if not cursor.isdigit():
+                    raise ResourceError(f"a series cursor is a non-negative integer, got {cursor!r}")
+                page = await _series_page(rt, spec, handle, int(cursor))
     except DatasourceError as exc:
         raise ResourceError(f"could not re-run the query: {exc}") from exc
+    since, notes = stale_marks(stale)
+    if since is not None:
+        page.update(stale_since=since, warnings=notes)
     return json.dumps(page, separators=(",", ":"), allow_nan=False)
 
 

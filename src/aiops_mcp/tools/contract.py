@@ -3,6 +3,11 @@
 A result is a pydantic model (the tool's `outputSchema`, sent as structured content) plus a compact
 text rendering, one line per series or log line, that is cut to the text budget with a note when
 it would not fit. Numbers carry 4 significant digits; times are UTC ISO-8601 to the second.
+
+A result built (in part) from cached answers served while a datasource was unavailable says so:
+`stale_since` holds when the oldest of them was fetched, and a warning starting "STALE:" says
+why; the text shows that warning as its own line. Collect with `datasources.stale.collect_stale`
+around the datasource calls, then apply `stale_marks`.
 """
 
 from collections.abc import Callable, Sequence
@@ -13,6 +18,9 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from aiops_mcp.analysis.series import SeriesStats, format_number, round_sig, sparkline
+from aiops_mcp.datasources.stale import StaleAnswers
+
+STALE = "STALE:"
 
 
 class Status(StrEnum):
@@ -33,6 +41,9 @@ def iso(ts: float | None) -> str | None:
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
+STALE_SINCE = "Set when a datasource was down: cached answer fetched at this time."
+
+
 class Provenance(BaseModel):
     """Exactly what ran: enough to re-run it or to cite it."""
 
@@ -43,6 +54,7 @@ class Provenance(BaseModel):
     end: str | None = None
     time: str | None = Field(default=None, description="Evaluation time of an instant query.")
     step_seconds: float | None = None
+    stale_since: str | None = Field(default=None, description=STALE_SINCE)
 
 
 class Stats(BaseModel):
@@ -67,6 +79,26 @@ class Stats(BaseModel):
             p95=round_sig(stats.p95),
             max_at=iso(stats.max_at),
         )
+
+
+def stale_marks(stale: StaleAnswers) -> tuple[str | None, list[str]]:
+    """`stale_since` and the "STALE:" warnings (one per datasource) for a result; (None, []) when fresh."""
+    if stale.oldest is None:
+        return None, []
+    notes = []
+    for name in dict.fromkeys(answer.datasource for answer in stale.answers):
+        theirs = [answer for answer in stale.answers if answer.datasource == name]
+        fetched = min(answer.fetched_at for answer in theirs)
+        notes.append(
+            f"{STALE} served from cache fetched at {iso(fetched)}; "
+            f"datasource {name} is unavailable: {theirs[-1].reason}"
+        )
+    return iso(stale.oldest.fetched_at), notes
+
+
+def warning_lines(warnings: Sequence[str]) -> list[str]:
+    """Warnings as text lines: "STALE:" notes as they are, others after "warning: "."""
+    return [w if w.startswith(STALE) else f"warning: {w}" for w in warnings]
 
 
 def label_text(labels: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ from aiops_mcp.analysis.logs import clip_line, level_breakdown, level_of
 from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.loki import Direction, LokiClient
 from aiops_mcp.datasources.models import LogEntry
+from aiops_mcp.datasources.stale import collect_stale
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.timerange import TimeRange
@@ -37,6 +38,7 @@ from aiops_mcp.tools.shaping import (
     common_labels,
     entry_time,
     level_counts_out,
+    mark_stale,
     names_result,
     render_logs,
     render_names,
@@ -81,17 +83,18 @@ async def log_query(
     window = parse_window(rt, time_range, start, end)
     wanted = limit or rt.settings.max_log_lines
     client = await rt.loki(datasource)
-    data = await client.query_range(
-        text, window.start_ts, window.end_ts, limit=wanted + 1, direction=direction
-    )
-    entries = data.entries[:wanted]
-    warnings = list(data.warnings)
-    counts: list[tuple[str, float]] | None
-    try:
-        counts, _ = await count_by_level(client, text, window)
-    except DatasourceError as exc:
-        counts = None
-        warnings.append(f"counts by level unavailable: {exc}")
+    with collect_stale() as stale:
+        data = await client.query_range(
+            text, window.start_ts, window.end_ts, limit=wanted + 1, direction=direction
+        )
+        entries = data.entries[:wanted]
+        warnings = list(data.warnings)
+        counts: list[tuple[str, float]] | None
+        try:
+            counts, _ = await count_by_level(client, text, window)
+        except DatasourceError as exc:
+            counts = None
+            warnings.append(f"counts by level unavailable: {exc}")
     result = log_result(rt.settings.max_line_chars, entries, len(data.entries) > wanted, counts, warnings)
     result.provenance = Provenance(
         datasource=client.name,
@@ -100,6 +103,7 @@ async def log_query(
         start=iso(window.start_ts),
         end=iso(window.end_ts),
     )
+    mark_stale(result, stale)
     if result.more_lines and entries:
         extra = (("direction", direction),)
         spec = ResultSpec("loki_logs", client.name, text, window.start_ts, window.end_ts, extra=extra)
@@ -196,7 +200,8 @@ async def log_metric_query(
     text = str(parsed)
     lo, hi, step_s = range_window(rt, parse_window(rt, time_range, start, end), step)
     client = await rt.loki(datasource)
-    data = await client.query_range(text, lo, hi, step=step_s)
+    with collect_stale() as stale:
+        data = await client.query_range(text, lo, hi, step=step_s)
     provenance = Provenance(
         datasource=client.name,
         datasource_type="loki",
@@ -206,7 +211,9 @@ async def log_metric_query(
         step_seconds=step_s,
     )
     spec = ResultSpec("loki_range", client.name, text, lo, hi, step_s)
-    return with_handle(rt, shaped(rt, data, provenance, points), spec)
+    result = with_handle(rt, shaped(rt, data, provenance, points), spec)
+    mark_stale(result, stale)
+    return result
 
 
 @guarded
@@ -258,19 +265,23 @@ async def loki_list_labels(
     window = parse_window(rt, time_range, None, None)
     client = await rt.loki(datasource)
     details: dict[str, str] = {}
-    if label:
-        names = await client.label_values(label, window.start_ts, window.end_ts, query=query)
-        what = f"values of {label}"
-        if query and names:
-            volume = await client.index_volume(query, window.start_ts, window.end_ts, target_labels=[label])
-            for series in volume.series:
-                value = series.labels.get(label)
-                if value is not None and series.values:
-                    details[value] = f"{int(series.values[-1])} bytes"
-    else:
-        names = await client.labels(window.start_ts, window.end_ts, query=query)
-        what = "label names"
+    with collect_stale() as stale:
+        if label:
+            names = await client.label_values(label, window.start_ts, window.end_ts, query=query)
+            what = f"values of {label}"
+            if query and names:
+                volume = await client.index_volume(
+                    query, window.start_ts, window.end_ts, target_labels=[label]
+                )
+                for series in volume.series:
+                    value = series.labels.get(label)
+                    if value is not None and series.values:
+                        details[value] = f"{int(series.values[-1])} bytes"
+        else:
+            names = await client.labels(window.start_ts, window.end_ts, query=query)
+            what = "label names"
     result = names_result(client.name, what + (f" for {query}" if query else ""), names, limit, details)
+    mark_stale(result, stale)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 
 

@@ -7,6 +7,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from aiops_mcp.datasources.models import QueryData
+from aiops_mcp.datasources.stale import collect_stale
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.promql import validate_promql
 from aiops_mcp.query.timerange import parse_instant
@@ -29,6 +30,7 @@ from aiops_mcp.tools.registration import add_tools
 from aiops_mcp.tools.shaping import (
     MetricResult,
     NamesResult,
+    mark_stale,
     metric_result,
     names_result,
     render_metric,
@@ -79,7 +81,8 @@ async def range_query(
         )
     lo, hi, step_s = range_window(rt, parse_window(rt, time_range, start, end), step)
     client = await rt.prometheus(datasource)
-    data = await client.query_range(info.normalised, lo, hi, step_s)
+    with collect_stale() as stale:
+        data = await client.query_range(info.normalised, lo, hi, step_s)
     provenance = Provenance(
         datasource=client.name,
         datasource_type="prometheus",
@@ -89,7 +92,9 @@ async def range_query(
         step_seconds=step_s,
     )
     spec = ResultSpec("prometheus_range", client.name, info.normalised, lo, hi, step_s)
-    return with_handle(rt, shaped(rt, data, provenance, points), spec)
+    result = with_handle(rt, shaped(rt, data, provenance, points), spec)
+    mark_stale(result, stale)
+    return result
 
 
 @guarded
@@ -107,12 +112,15 @@ async def prometheus_query(
     info = validate_promql(query)
     at = parse_instant(time, now=rt.now()).timestamp()
     client = await rt.prometheus(datasource)
-    data = await client.query(info.normalised, at)
+    with collect_stale() as stale:
+        data = await client.query(info.normalised, at)
     provenance = Provenance(
         datasource=client.name, datasource_type="prometheus", query=info.normalised, time=iso(at)
     )
     spec = ResultSpec("prometheus_instant", client.name, info.normalised, end=at)
-    return series_answer(rt, with_handle(rt, shaped(rt, data, provenance, 1), spec))
+    result = with_handle(rt, shaped(rt, data, provenance, 1), spec)
+    mark_stale(result, stale)
+    return series_answer(rt, result)
 
 
 @guarded
@@ -157,10 +165,13 @@ async def prometheus_find_metrics(
     rt = runtime(ctx)
     client = await rt.prometheus(datasource)
     needle = (search or "").lower()
-    matched = [n for n in (await client.metric_names()).items if needle in n.lower()]
-    described = {m.metric: f"{m.type}: {m.help}" for m in (await client.metadata()).items} if matched else {}
+    with collect_stale() as stale:
+        matched = [n for n in (await client.metric_names()).items if needle in n.lower()]
+        metadata = (await client.metadata()).items if matched else []
+    described = {m.metric: f"{m.type}: {m.help}" for m in metadata}
     what = "metrics" + (f" matching {search!r}" if search else "")
     result = names_result(client.name, what, matched, limit, described)
+    mark_stale(result, stale)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 
 
@@ -180,13 +191,15 @@ async def prometheus_list_labels(
     selectors = [validate_promql(match).normalised] if match else []
     window = parse_window(rt, time_range, None, None)
     client = await rt.prometheus(datasource)
-    if label:
-        listing = await client.label_values(label, selectors, window.start_ts, window.end_ts)
-        what = f"values of {label}"
-    else:
-        listing = await client.labels(selectors, window.start_ts, window.end_ts)
-        what = "label names"
+    with collect_stale() as stale:
+        if label:
+            listing = await client.label_values(label, selectors, window.start_ts, window.end_ts)
+            what = f"values of {label}"
+        else:
+            listing = await client.labels(selectors, window.start_ts, window.end_ts)
+            what = "label names"
     result = names_result(client.name, what + (f" for {match}" if match else ""), listing.items, limit)
+    mark_stale(result, stale)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 
 

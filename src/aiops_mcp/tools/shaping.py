@@ -7,7 +7,20 @@ from pydantic import BaseModel, Field
 from aiops_mcp.analysis.logs import LevelCount
 from aiops_mcp.analysis.series import format_number, round_sig, shape_series
 from aiops_mcp.datasources.models import LogEntry, QueryData
-from aiops_mcp.tools.contract import Provenance, Stats, Status, fit_lines, iso, label_text, spark, stats_text
+from aiops_mcp.datasources.stale import StaleAnswers
+from aiops_mcp.tools.contract import (
+    STALE_SINCE,
+    Provenance,
+    Stats,
+    Status,
+    fit_lines,
+    iso,
+    label_text,
+    spark,
+    stale_marks,
+    stats_text,
+    warning_lines,
+)
 
 
 class SeriesOut(BaseModel):
@@ -68,6 +81,20 @@ class NamesResult(BaseModel):
     details: dict[str, str] = Field(default_factory=dict)
     total: int
     omitted: int = 0
+    stale_since: str | None = Field(default=None, description=STALE_SINCE)
+    warnings: list[str] = Field(default_factory=list)
+
+
+def mark_stale(result: MetricResult | LogResult | NamesResult, stale: StaleAnswers) -> None:
+    """Say in `result` that it was built (in part) from stale answers, if it was."""
+    since, notes = stale_marks(stale)
+    if since is None:
+        return
+    if isinstance(result, NamesResult):
+        result.stale_since = since
+    else:
+        result.provenance.stale_since = since
+    result.warnings[:0] = notes
 
 
 def names_result(
@@ -140,7 +167,7 @@ def render_metric(result: MetricResult, budget: int) -> str:
     ]
     if result.status == Status.EMPTY:
         head.append("No series matched in this window (the query ran; nothing to report).")
-    head += [f"warning: {w}" for w in result.warnings]
+    head += warning_lines(result.warnings)
     instant = result.provenance.time is not None
     lines = []
     for s in result.series:
@@ -187,7 +214,7 @@ def render_logs(result: LogResult, budget: int) -> str:
         head.append(f"all lines: {label_text(result.common_labels)}")
     if result.status == Status.EMPTY:
         head.append("No log lines matched in this window.")
-    head += [f"warning: {w}" for w in result.warnings]
+    head += warning_lines(result.warnings)
     lines = [
         f"{line.time} {line.level:<5} {line.line}" + (f"  {label_text(line.labels)}" if line.labels else "")
         for line in result.lines
@@ -204,6 +231,7 @@ def render_names(result: NamesResult, budget: int) -> str:
         f"status={result.status} · {result.total} {result.what} in {result.datasource}"
         + (f", {len(result.names)} shown" if result.omitted else "")
     ]
+    head += warning_lines(result.warnings)
     lines = [f"{n}  {result.details[n]}" if n in result.details else n for n in result.names]
     if result.omitted:
         lines.append(f"… {result.omitted} more; use a narrower search")

@@ -62,7 +62,7 @@ def test_fuzzy_matches_lower_the_confidence() -> None:
         ("error rate of abc-2:8080", None, "abc-2:8080"),
         ("error rate of checkout-1", None, "checkout-1:8080"),
         ("error rate of abc-staging-1", None, "abc-staging-1:8080"),
-        ("error rate of abc at 14:30", None, None),  # a time of day is not an instance
+        ("error rate of abc since 14:30", None, None),  # a time of day is not an instance
     ],
 )
 def test_hosts_and_instances(question: str, host: str | None, instance: str | None) -> None:
@@ -114,7 +114,7 @@ def test_an_unknown_env_raises_with_the_known_ones() -> None:
         ("error rate of abc over the last 2 weeks", "last 14d"),
         ("error rate of abc yesterday", "yesterday"),
         ("error rate of abc today", "today"),
-        ("error rate of abc this week", "last 7d"),
+        ("error rate of abc this week", "this week"),
         ("error rate of abc over the past week", "last 7d"),
         ("error rate of abc since 09:00", "since 09:00"),
         ("error rate of abc since midnight", "today"),

@@ -7,12 +7,13 @@ import difflib
 import itertools
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_first
 from aiops_mcp.translate.model import AppRef, Catalog, Entities, TranslationError
 from aiops_mcp.translate.text import TOKEN_RE, VOCAB, blank, correct_typos, extract_quoted, normalise
-from aiops_mcp.translate.timephrase import TimePhrase, find_time
+from aiops_mcp.translate.timephrase import TimePhrase, find_time, unresolved_time
 
 AppMatch = Literal["named", "fuzzy", "instance", "none"]
 
@@ -68,10 +69,11 @@ class Extraction:
     unknown_app: str | None = None
 
 
-def extract(question: str, catalog: Catalog) -> Extraction:
-    """Read the entities of `question` (see the module docstring)."""
+def extract(question: str, catalog: Catalog, *, now: datetime | None = None) -> Extraction:
+    """Read the entities of `question` (see the module docstring); `now` (default: the clock)
+    resolves calendar words ("this morning", "on monday")."""
     quoted, masked = extract_quoted(" ".join(question.split()))
-    time, low = find_time(normalise(masked))
+    time, low = find_time(normalise(masked), now)
     host, instance, low = _hosts_and_instances(low, catalog)
     app, app_match, low = _named_app(low, catalog.apps)
     if app is None and instance is not None:
@@ -79,6 +81,7 @@ def extract(question: str, catalog: Catalog) -> Extraction:
     if app is None:
         app, app_match, low = _fuzzy_app(low, catalog.apps)
     text = quoted or _unquoted_text(low, masked)
+    unresolved_time(low)
     low = correct_typos(low)
     unknown = _unknown_app(low) if app is None else None
     envs = _envs(low, instance, catalog)

@@ -1,36 +1,49 @@
 """Time phrases in a question, rewritten as `parse_time_range` text and as a query window.
 
-"in the last 24 hours" and "past day" become "last 24h", "last 30 minutes" "last 30m", "this week"
-and "past week" "last 7d"; "today", "yesterday", "since 14:00" and "between 14:00 and 15:00" are
-kept (calendar ranges). "during the incident" / "when the alert fired" set the time reference
-"last_incident". Windows (`[24h]` in counts) are the rolling duration, 24h for yesterday, and for
-calendar ranges ending now the range's length at `now`, rounded up to a minute.
+"in the last 24 hours" and "past day" become "last 24h", "last 30 minutes" "last 30m", "the past
+week" "last 7d"; "today", "yesterday", "this week", "last week" (calendar), "since 14:00" and
+"between 14:00 and 15:00" are kept; parts of days, weekdays, weekends, dates and "N hours ago" are
+resolved at `now` (`daywords`). "during the incident" / "when the alert fired" set the time
+reference "last_incident". Windows (`[24h]` in counts) are the rolling duration, 24h for yesterday,
+and otherwise the range's length at `now`, rounded up to a minute. Time words that no form reads
+are a TranslationError (`unresolved_time`), never a silent default.
 """
 
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiops_mcp.query.errors import TimeRangeError
 from aiops_mcp.query.timerange import parse_time_range
+from aiops_mcp.translate.daywords import (
+    ACCEPTED,
+    LEFTOVER_RE,
+    NUMBER,
+    NUMBER_WORDS,
+    Finder,
+    Found,
+    ago,
+    calendar_date,
+    day_part,
+    fuzzy,
+    weekday,
+    weekend,
+)
 from aiops_mcp.translate.model import TranslationError
 
 LAST_INCIDENT = "last_incident"
 
-_NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
-    "forty-five": 45, "forty five": 45, "sixty": 60, "ninety": 90,
-}  # fmt: skip
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _UNIT_WORDS = r"seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w"
-_NUMBER = r"\d+(?:\.\d+)?|" + "|".join(sorted(map(re.escape, _NUMBERS), key=len, reverse=True))
 _LEAD = r"(?:(?:in|over|during|for|within|from)\s+)?(?:the\s+)?"
 _ROLLING_RE = re.compile(
-    rf"\b{_LEAD}(?:last|past|previous|recent)\s+(?P<n>{_NUMBER})\s*(?P<u>{_UNIT_WORDS})\b"
+    rf"\b{_LEAD}(?:last|past|previous|recent)\s+(?P<n>{NUMBER})\s*(?P<u>{_UNIT_WORDS})\b"
 )
-_ONE_UNIT_RE = re.compile(rf"\b{_LEAD}(?:last|past|previous)\s+(?P<u>minute|hour|day|week|month)\b")
+_ONE_UNIT_RE = re.compile(
+    r"\b(?:(?:in|over|during|for|within|from)\s+)?(?P<the>the\s+)?(?P<w>last|past|previous)\s+"
+    r"(?P<u>minute|hour|day|week|month)\b"
+)
 _CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}"
 _DAY = r"today|yesterday"
 _BETWEEN_RE = re.compile(
@@ -38,7 +51,7 @@ _BETWEEN_RE = re.compile(
     rf"(?:\s+(?P<d2>{_DAY}))?"
 )
 _SINCE_RE = re.compile(rf"\bsince\s+(?P<a>(?:(?:{_DAY})(?:\s+(?:at\s+)?(?:{_CLOCK}))?)|{_CLOCK}|midnight)")
-_CALENDAR_RE = re.compile(r"\b(?:(?P<w>today|yesterday)|this\s+(?P<c>week|month))\b")
+_CALENDAR_RE = re.compile(r"\b(?:(?:earlier\s+)?(?P<w>today|yesterday)|this\s+(?P<c>week|month))\b")
 _INCIDENT_RE = re.compile(
     r"\b(?:during|in|throughout|at the time of|at)\s+(?:the|that|this)\s+(?:last\s+|latest\s+|recent\s+)?"
     r"(?:incident|outage)\b"
@@ -47,6 +60,7 @@ _INCIDENT_RE = re.compile(
 )
 _NOW_RE = re.compile(r"\b(?:now|right now|currently|current|at the moment|at present|presently)\b")
 _RANGE_WORDS_RE = re.compile(r"\b(?:trend|trends|graph|chart|plot|over time|timeline|history|evolution)\b")
+_GREETING_RE = re.compile(r"\bgood\s+(?:morning|afternoon|evening|night)\b")
 
 
 @dataclass(frozen=True)
@@ -61,20 +75,34 @@ class TimePhrase:
     trend: bool = False
 
 
-def find_time(text: str) -> tuple[TimePhrase, str]:
-    """The time phrase of lower-cased `text`, and the text with the phrases blanked out."""
+def find_time(text: str, now: datetime | None = None) -> tuple[TimePhrase, str]:
+    """The time phrase of lower-cased `text` (calendar words resolved at `now`, default the
+    clock), and the text with the phrases blanked out. A phrase that names a time not yet come
+    ("this evening" at 10:00) raises TranslationError."""
+    moment = now or datetime.now(UTC)
+    text = _GREETING_RE.sub(lambda m: " " * len(m[0]), text)
     reference = None
     if match := _INCIDENT_RE.search(text):
         reference, text = LAST_INCIDENT, _blank(text, match)
     time_range, window = None, None
-    for finder in (_rolling, _one_unit, _between, _since, _calendar):
-        found = finder(text)
+    for finder in FINDERS:
+        found = finder(text, moment)
         if found is not None:
             time_range, window, match = found
+            _check(time_range, match[0].strip(), moment)
             text = _blank(text, match)
             break
     trend = bool(_RANGE_WORDS_RE.search(text))
     return TimePhrase(time_range, window, reference, bool(_NOW_RE.search(text)), trend), text
+
+
+def unresolved_time(text: str) -> None:
+    """Raise TranslationError naming a time phrase left in `text` that no form above read ("since
+    the deploy", "on March 3rd at noon", a second time phrase): never a silent "last 1h"."""
+    match = LEFTOVER_RE.search(text)
+    if match is not None:
+        phrase = " ".join(match[0].split())
+        raise TranslationError(f"I did not understand the time {phrase!r}. {ACCEPTED}")
 
 
 def count_window(phrase: TimePhrase, time_range: str, now: datetime) -> str:
@@ -102,11 +130,11 @@ def format_window(seconds: float) -> str:
     return f"{total}s"
 
 
-def _rolling(text: str) -> tuple[str, str, re.Match[str]] | None:
+def _rolling(text: str, now: datetime) -> Found | None:
     match = _ROLLING_RE.search(text)
     if match is None:
         return None
-    amount = float(_NUMBERS.get(match["n"], 0) or match["n"])
+    amount = float(NUMBER_WORDS.get(match["n"], 0) or match["n"])
     unit = match["u"][0]
     if amount <= 0:
         return None
@@ -124,15 +152,24 @@ def _as_written(amount: float, unit: str) -> str:
     return format_window(amount * _UNIT_SECONDS[unit])
 
 
-def _one_unit(text: str) -> tuple[str, str, re.Match[str]] | None:
+def _one_unit(text: str, now: datetime) -> Found | None:
+    """ "the last week" and "past week" are 7 days; "last week" and "last month" without "the" the
+    calendar week (Monday to Monday) and month."""
     match = _ONE_UNIT_RE.search(text)
     if match is None:
         return None
+    calendar = match["the"] is None and match["w"] in ("last", "previous")
+    if calendar and match["u"] == "week":
+        return "last week", None, match
+    if calendar and match["u"] == "month":
+        first = now.date().replace(day=1)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        return f"between {previous.isoformat()} and {first.isoformat()}", None, match
     duration = {"minute": "1m", "hour": "1h", "day": "24h", "week": "7d", "month": "30d"}[match["u"]]
     return f"last {duration}", duration, match
 
 
-def _between(text: str) -> tuple[str, str | None, re.Match[str]] | None:
+def _between(text: str, now: datetime) -> Found | None:
     match = _BETWEEN_RE.search(text)
     if match is None:
         return None
@@ -141,7 +178,7 @@ def _between(text: str) -> tuple[str, str | None, re.Match[str]] | None:
     return f"between {first} and {second}", None, match
 
 
-def _since(text: str) -> tuple[str, str | None, re.Match[str]] | None:
+def _since(text: str, now: datetime) -> Found | None:
     match = _SINCE_RE.search(text)
     if match is None:
         return None
@@ -149,14 +186,39 @@ def _since(text: str) -> tuple[str, str | None, re.Match[str]] | None:
     return ("today", None, match) if start == "midnight" else (f"since {start}", None, match)
 
 
-def _calendar(text: str) -> tuple[str, str | None, re.Match[str]] | None:
+def _calendar(text: str, now: datetime) -> Found | None:
+    """ "today", "yesterday", "this week" (since Monday 00:00), "this month" (since the 1st)."""
     match = _CALENDAR_RE.search(text)
     if match is None:
         return None
-    if match["c"]:
-        duration = "7d" if match["c"] == "week" else "30d"
-        return f"last {duration}", duration, match
+    if match["c"] == "week":
+        return "this week", None, match
+    if match["c"] == "month":
+        return f"since {now.date().replace(day=1).isoformat()}", None, match
     return (match["w"], "24h" if match["w"] == "yesterday" else None, match)
+
+
+FINDERS: tuple[Finder, ...] = (
+    ago,
+    fuzzy,
+    _rolling,
+    _one_unit,
+    day_part,
+    weekend,
+    weekday,
+    calendar_date,
+    _between,
+    _since,
+    _calendar,
+)
+
+
+def _check(time_range: str, phrase: str, now: datetime) -> None:
+    """A phrase read as a range that cannot be used (it starts in the future) is said, not run."""
+    try:
+        parse_time_range(time_range, now=now, max_range=timedelta(days=400))
+    except TimeRangeError as exc:
+        raise TranslationError(f"the time {phrase!r} (read as {time_range!r}) cannot be used: {exc}") from exc
 
 
 def _blank(text: str, match: re.Match[str]) -> str:

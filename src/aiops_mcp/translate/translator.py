@@ -55,14 +55,14 @@ def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -
         raise TranslationError(
             f"the question is {len(question)} characters long; at most {MAX_QUESTION_LENGTH}"
         )
-    ex = extract(question, catalog)
+    moment = now or datetime.now(UTC)
+    ex = extract(question, catalog, now=moment)
     intent, explicit = detect_intent(ex.rest, has_text=ex.entities.text is not None)
     time_range = ex.time.time_range or DEFAULT_TIME_RANGE
     if intent == "general":
         return _answer(question, ex, intent, time_range, GENERAL, 0.2)
     if intent in ("health", "impact", "alerts"):
         return _routed(question, ex, catalog, intent, explicit, time_range)
-    moment = now or datetime.now(UTC)
     scope = Scope(
         ex=ex,
         need_app=lambda: _require_app(ex, catalog),

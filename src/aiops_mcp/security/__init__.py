@@ -1,0 +1,1 @@
+"""Who may see what: bearer tokens and scopes, label enforcement, redaction, rate and cost limits, audit."""

@@ -5,6 +5,7 @@
     aiops-mcp datasource list | remove NAME
     aiops-mcp app add FILE (YAML or JSON, like examples/abc-app.yaml) | list | show NAME | remove NAME
     aiops-mcp alerts import FILE (an Alertmanager webhook payload, or a list of alerts; idempotent)
+    aiops-mcp token create NAME [--scope read|admin|datasource:NAME|label:NAME=VALUE ...] | list | revoke NAME
     aiops-mcp demo seed [--world-end ISO-8601]
     aiops-mcp demo run [--model M] [--mcp-port P] [--web-port P] [--data-dir DIR]
 
@@ -27,12 +28,13 @@ import yaml
 from pydantic import SecretStr, ValidationError
 
 from aiops_mcp.datasources.config import DatasourceConfig
+from aiops_mcp.security.scopes import READ, SCOPE_FORMS, ScopeError, principal_of
 from aiops_mcp.settings import Settings
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when a command needs the store
     from aiops_mcp.store import Store
 
-COMMANDS = ("datasource", "app", "alerts", "demo")
+COMMANDS = ("datasource", "app", "alerts", "token", "demo")
 PROFILE_FIELDS = (
     *("id", "name", "description", "architecture_info", "service_mappings"),
     *("prometheus_datasource", "loki_datasource", "default_metrics", "slos", "aliases"),
@@ -78,6 +80,21 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     imported = alerts.add_parser("import", help="import a webhook payload or a list of alerts (JSON)")
     imported.add_argument("file", type=Path)
 
+    token = commands.add_parser("token", help="manage bearer tokens for HTTP").add_subparsers(
+        dest="action", required=True
+    )
+    create = token.add_parser("create", help="create a token; its value is printed once, never stored")
+    create.add_argument("name")
+    create.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        metavar="SCOPE",
+        help=f"repeatable; {SCOPE_FORMS} (default: read)",
+    )
+    token.add_parser("list", help="list tokens (names, scopes, use; never values)")
+    token.add_parser("revoke", help="revoke a token: it stops working within seconds").add_argument("name")
+
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="action", required=True)
     seed = demo.add_parser("seed", help="fill the store with the demo world's profiles, alerts and a chat")
     seed.add_argument("--world-end", help="the demo world's last sample time (default: now, to the minute)")
@@ -122,6 +139,13 @@ def _prepare(args: argparse.Namespace) -> Any:
         return validate_profile(data)
     if (args.command, args.action) == ("alerts", "import"):
         return _alerts(args.file)
+    if (args.command, args.action) == ("token", "create"):
+        scopes = args.scopes or [READ]
+        try:
+            principal_of(args.name, scopes)
+        except ScopeError as error:
+            raise CommandError(str(error)) from None
+        return sorted({s.strip() for s in scopes})
     return None
 
 
@@ -259,6 +283,32 @@ async def alerts_import(store: "Store", _: argparse.Namespace, alerts: list[Any]
     )
 
 
+async def token_create(store: "Store", args: argparse.Namespace, scopes: list[str]) -> None:
+    if any(row.name == args.name for row in await store.tokens.list_all()):
+        raise CommandError(
+            f"a token named {args.name!r} already exists (revoked tokens keep their names): choose another"
+        )
+    _, plaintext = await store.tokens.create(args.name, scopes)
+    print(plaintext)
+    print(f"token {args.name} ({', '.join(scopes)}): shown once, store it now", file=sys.stderr)
+
+
+async def token_list(store: "Store", _: argparse.Namespace, __: None) -> None:
+    rows = await store.tokens.list_all()
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        print(f"{row.name}\t{','.join(row.scopes)}\t{state}\tlast used {used}")
+    if not rows:
+        print("no tokens (create one with `aiops-mcp token create NAME --scope read`)")
+
+
+async def token_revoke(store: "Store", args: argparse.Namespace, _: None) -> None:
+    if not await store.tokens.revoke(args.name):
+        raise CommandError(f"no live token named {args.name!r}")
+    print(f"revoked token {args.name}")
+
+
 async def demo_seed(store: "Store", args: argparse.Namespace, _: None) -> None:
     from aiops_mcp.demo.seed import seed_demo
 
@@ -288,5 +338,8 @@ HANDLERS: dict[tuple[str, str], Any] = {
     ("app", "show"): app_show,
     ("app", "remove"): app_remove,
     ("alerts", "import"): alerts_import,
+    ("token", "create"): token_create,
+    ("token", "list"): token_list,
+    ("token", "revoke"): token_revoke,
     ("demo", "seed"): demo_seed,
 }

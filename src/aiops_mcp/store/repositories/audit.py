@@ -6,7 +6,7 @@ depth, and `SecretStr` values never reveal themselves.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -71,16 +71,40 @@ class AuditRepository:
             await session.flush()
             return row
 
+    async def record_many(self, entries: Sequence[Mapping[str, Any]]) -> int:
+        """Write several entries (keyword arguments of `record`) in one transaction; how many."""
+        rows = [
+            AuditLog(
+                actor=e["actor"],
+                action=e["action"],
+                target=str(e["target"])[:500],
+                arguments=redact(dict(e.get("arguments") or {})),
+                status=e["status"],
+                duration_ms=e["duration_ms"],
+                result_bytes=e.get("result_bytes", 0),
+                at=e["at"],
+            )
+            for e in entries
+        ]
+        async with self._sessions.begin() as session:
+            session.add_all(rows)
+        return len(rows)
+
     async def recent(
-        self, *, limit: int = 100, actor: str | None = None, since: datetime | None = None
+        self,
+        *,
+        limit: int = 100,
+        actor: str | None = None,
+        since: datetime | None = None,
+        before_id: int | None = None,
     ) -> list[AuditLog]:
-        """The newest entries, optionally of one actor and since a time."""
-        statement = (
-            select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(max(1, min(limit, 1000)))
-        )
+        """The newest entries, optionally of one actor, since a time, and older than an entry id."""
+        statement = select(AuditLog).order_by(AuditLog.id.desc()).limit(max(1, min(limit, 1000)))
         if actor is not None:
             statement = statement.where(AuditLog.actor == actor)
         if since is not None:
             statement = statement.where(AuditLog.at >= since)
+        if before_id is not None:
+            statement = statement.where(AuditLog.id < before_id)
         async with self._sessions() as session:
             return list((await session.scalars(statement)).all())

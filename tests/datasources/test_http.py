@@ -266,6 +266,21 @@ async def test_garbage_json_raises_invalid_response(content_type: str, body: str
     assert outcomes == ["error"]
 
 
+async def test_a_body_that_does_not_decode_raises_invalid_response() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = httpx.ByteStream(b"not gzip at all")
+        return httpx.Response(200, stream=body, headers={"Content-Encoding": "gzip"})
+
+    client, outcomes = make_client(handler, max_retries=2)
+    with pytest.raises(InvalidResponse, match="does not decode as Content-Encoding gzip"):
+        await client.get_json("/x")
+    assert len(seen) == 1
+    assert outcomes == ["error"]
+
+
 async def test_parse_shape_errors_become_invalid_response() -> None:
     handler, _ = counting(httpx.Response(200, json={"data": None}))
     client, _ = make_client(handler)

@@ -430,14 +430,19 @@ class BackendClient:
         limit = cap if success else _ERROR_BODY_LIMIT
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                if success:
-                    raise self._too_large(method, path)
-                chunks.append(chunk[: len(chunk) - (size - limit)])
-                break
-            chunks.append(chunk)
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    if success:
+                        raise self._too_large(method, path)
+                    chunks.append(chunk[: len(chunk) - (size - limit)])
+                    break
+                chunks.append(chunk)
+        except httpx.DecodingError as exc:
+            encoding = response.headers.get("content-encoding", "none")
+            message = f"the body of {method} {path} does not decode as Content-Encoding {encoding}: {exc}"
+            raise self._error(InvalidResponse, message) from exc
         return b"".join(chunks)
 
     def _backoff(self, attempt: int) -> float:

@@ -42,7 +42,7 @@ def test_a_short_name_is_not_found_inside_a_longer_word() -> None:
     assert ask("latency of abcdef", both).entities.app == "abcdef"
     assert ask("latency of abc", both).entities.app == "abc"
     only_abc = Catalog(apps=(abc, AppRef("web", {"app": "web"}, {"app": "web"})))
-    with pytest.raises(TranslationError, match="which application"):
+    with pytest.raises(TranslationError, match="no application 'abcdef'"):
         ask("latency of abcdef", only_abc)
 
 

@@ -12,7 +12,7 @@ TEMPLATES = {
     "request_rate", "error_rate", "latency_p50", "latency_p75", "latency_p90", "latency_p95", "latency_p99",
     "latency_avg", "availability", "cpu", "memory_app", "memory_host", "restarts", "compare_env",
     "by_instance", "error_logs", "warning_logs", "app_logs", "text_logs", "log_counts", "error_count",
-    "warning_count",
+    "warning_count", "metric", "status_rate",
 }  # fmt: skip
 
 HOSTILE = [

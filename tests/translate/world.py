@@ -17,6 +17,37 @@ INSTANCES = (
 )
 CATALOG = catalog_from_profiles(PROFILES, label_values={"instance": INSTANCES, "env": ("prod", "staging")})
 BARE = catalog_from_profiles(PROFILES)  # no label values, no metric names
+METRICS = (
+    "up",
+    "http_requests_total",
+    "http_request_duration_seconds_bucket",
+    "http_request_duration_seconds_sum",
+    "http_request_duration_seconds_count",
+    "process_resident_memory_bytes",
+    "kube_pod_container_status_restarts_total",
+    "node_cpu_seconds_total",
+    "node_memory_MemAvailable_bytes",
+    "node_memory_MemTotal_bytes",
+    "node_disk_read_bytes_total",
+    "node_disk_written_bytes_total",
+    "node_network_receive_bytes_total",
+    "node_network_transmit_bytes_total",
+)
+# As the server builds it from a Prometheus holding the demo world: names and the labels' values.
+LIVE = catalog_from_profiles(
+    PROFILES,
+    metric_names=METRICS,
+    label_values={
+        "instance": INSTANCES,
+        "env": ("prod", "staging"),
+        "app": ("abc-app",),
+        "service": ("checkout",),
+        "namespace": ("payments",),
+        "job": ("abc-app", "checkout", "kube-state-metrics", "node"),
+        "node": ("node-1", "node-2"),
+        "status": ("200", "500", "503"),
+    },
+)
 
 # House style: L (metric labels), LL (log stream selector), H (host matcher).
 ABC = 'app="abc-app",env="prod",job="abc-app"'

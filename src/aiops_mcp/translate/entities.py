@@ -12,8 +12,17 @@ from typing import Literal
 
 from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_first
 from aiops_mcp.translate.model import AppRef, Catalog, Entities, TranslationError
-from aiops_mcp.translate.text import TOKEN_RE, VOCAB, blank, correct_typos, extract_quoted, normalise
+from aiops_mcp.translate.text import (
+    KEYWORDS,
+    TOKEN_RE,
+    VOCAB,
+    blank,
+    correct_typos,
+    extract_quoted,
+    normalise,
+)
 from aiops_mcp.translate.timephrase import TimePhrase, find_time, unresolved_time
+from aiops_mcp.translate.topics import metric_in_question
 
 AppMatch = Literal["named", "fuzzy", "instance", "none"]
 
@@ -34,6 +43,7 @@ _UNKNOWN_APP_RES = (
     re.compile(r"(?P<n>[a-z0-9][\w.-]*)\s+(?:app|application|service|svc)\b"),
     re.compile(r"(?P<n>[a-z0-9][\w.-]*)'s\b"),
     re.compile(r"\b(?:of|for|on|from|in|by|at)\s+(?:the\s+)?(?P<n>[a-z][\w.]*[-_0-9][\w.-]*)"),
+    re.compile(r"\b(?:of|for)\s+(?:the\s+)?(?P<n>[a-z][\w.-]{2,})"),  # "error rate of billing"
 )
 _DURATION_RE = re.compile(r"[0-9]+[smhdw]")
 _AGGREGATIONS = (
@@ -73,7 +83,10 @@ def extract(question: str, catalog: Catalog, *, now: datetime | None = None) -> 
     """Read the entities of `question` (see the module docstring); `now` (default: the clock)
     resolves calendar words ("this morning", "on monday")."""
     quoted, masked = extract_quoted(" ".join(question.split()))
-    time, low = find_time(normalise(masked), now)
+    low = normalise(masked)
+    if metric := metric_in_question(masked):
+        low = blank(low, metric.start(), metric.end())
+    time, low = find_time(low, now)
     host, instance, low = _hosts_and_instances(low, catalog)
     app, app_match, low = _named_app(low, catalog.apps)
     if app is None and instance is not None:
@@ -93,6 +106,7 @@ def extract(question: str, catalog: Catalog, *, now: datetime | None = None) -> 
         aggregation=_aggregation(low),
         text=text,
         level=_level(low),
+        metric=metric[0] if metric else None,
     )
     return Extraction(entities, app, app_match if app else "none", envs, time, low, unknown)
 
@@ -143,16 +157,14 @@ def _instance(token: str, base: str, known: list[str], prefixes: tuple[str, ...]
             return token
         raise TranslationError(f"instance {token!r}: give it with its port, e.g. '{token}:8080'")
     names = closest_first(token, known)[:SUGGESTIONS_SHOWN]
-    raise TranslationError(
-        f"no instance {token!r}; known instances (closest first): {', '.join(names)}", names
-    )
+    raise TranslationError.listing(f"no instance {token!r}", "known instances (closest first)", names)
 
 
 def _known(name: str, known: set[str], what: str) -> str:
     if not known or name in known:
         return name
     names = closest_first(name, sorted(known))[:SUGGESTIONS_SHOWN]
-    raise TranslationError(f"no {what} {name!r}; known {what}s (closest first): {', '.join(names)}", names)
+    raise TranslationError.listing(f"no {what} {name!r}", f"known {what}s (closest first)", names)
 
 
 def _app_of_instance(instance: str, apps: tuple[AppRef, ...]) -> AppRef | None:
@@ -210,7 +222,8 @@ def _unknown_app(low: str) -> str | None:
     for pattern in _UNKNOWN_APP_RES:
         for match in pattern.finditer(low):
             name = match["n"].strip(".-")
-            if name and name not in VOCAB and not _DURATION_RE.fullmatch(name) and not name.isdigit():
+            ordinary = name in VOCAB or name in KEYWORDS or _DURATION_RE.fullmatch(name) or name.isdigit()
+            if name and not ordinary:
                 return name
     return None
 

@@ -11,7 +11,9 @@ from typing import Literal
 
 from aiops_mcp.translate.model import Intent
 
-Topic = Literal["restarts", "cpu", "memory", "error_rate", "latency", "availability", "request_rate"]
+Topic = Literal[
+    "restarts", "cpu", "memory", "status_rate", "error_rate", "latency", "availability", "request_rate"
+]
 Grouping = Literal["env", "instance"]
 
 
@@ -72,12 +74,13 @@ _LOGS = _re(
 _TOPICS: tuple[tuple[Topic, re.Pattern[str]], ...] = (
     ("restarts", _re(r"\brestart(?:s|ed|ing)?\b", r"\bcrash\w*", r"\boom\s*-?kill\w*", r"\breboot\w*")),
     ("cpu", _re(r"\bcpus?\b", r"\bprocessors?\b", r"\bcores?\b")),
-    ("memory", _re(r"\bmem(?:ory)?\b", r"\bram\b", r"\brss\b", r"\bheap\b", r"\bresident\b")),
+    ("memory", _re(r"\bmem(?:ory)?\b", r"\bram\b", r"\brss\b", r"\bresident\b")),
+    ("status_rate", _re(r"\b[1-4](?:xx|[0-9]{2})s?\b")),
     (
         "error_rate",
         _re(
-            r"\berrors?[\s-]+(?:rate|ratio|percentage|percent|share|fraction|per second)\b",
-            r"\bfail(?:ure)?[\s-]*(?:rate|ratio)\b",
+            r"\berrors?[\s-]+(?:rates?|ratios?|percentages?|percent|share|fraction|per second)\b",
+            r"\bfail(?:ure)?[\s-]*(?:rates?|ratios?)\b",
             r"\b5xx\b",
             r"\b5[0-9]{2}s?\b",
             r"\bserver errors?\b",
@@ -175,6 +178,17 @@ def by_level(rest: str) -> bool:
 def metric_topic(rest: str) -> Topic | None:
     """The first metric topic the words name, in the order of `_TOPICS`."""
     return next((topic for topic, pattern in _TOPICS if pattern.search(rest)), None)
+
+
+_STATUS_RE = re.compile(r"\b(?P<c>[1-5])(?P<rest>xx|[0-9]{2})s?\b")
+
+
+def status_class(rest: str) -> str | None:
+    """The HTTP status asked as a regex: "4xx" -> "4..", "404" -> "404"."""
+    match = _STATUS_RE.search(rest)
+    if match is None:
+        return None
+    return match["c"] + (".." if match["rest"] == "xx" else match["rest"])
 
 
 def grouping(rest: str, envs: tuple[str, ...]) -> Grouping | None:

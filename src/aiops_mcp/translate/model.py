@@ -39,7 +39,8 @@ class Catalog:
 class Entities:
     """What the question names, resolved against the catalog: `app` is the app's name, `instance`
     the full label value ("abc-2:8080"), `host` the host the query reads (named, or the app's for
-    host templates), `aggregation` p50/p75/p90/p95/p99/avg/max/rate, `level` error or warn."""
+    host templates), `aggregation` p50/p75/p90/p95/p99/avg/max/rate, `level` error or warn,
+    `metric` a metric name written in the question."""
 
     app: str | None = None
     host: str | None = None
@@ -48,6 +49,7 @@ class Entities:
     aggregation: str | None = None
     text: str | None = None
     level: str | None = None
+    metric: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class Translation:
     `language` and `query` are None for intents answered by another tool (health, impact, alerts)
     and for general questions; `explanation` then names the tool call. `time_range` is text for
     `parse_time_range`; counts are instant queries whose window already spans it. `alternatives`
-    holds (query, explanation) pairs for other readings of an ambiguous question.
+    holds (query, explanation) pairs for other readings of an ambiguous question, in the languages
+    of `alternative_languages` (same order).
 
     `answer_tool` names what answers the question better than a raw query: "app_health",
     "incident_impact", "app_events" (event counts, beside their query) or "read_resource" (the
@@ -78,6 +81,7 @@ class Translation:
     template: str | None
     alternatives: tuple[tuple[str, str], ...]
     entities: Entities
+    alternative_languages: tuple[Language, ...] = ()
     answer_tool: str | None = None
     tool_arguments: Mapping[str, str] = field(default_factory=dict)
     unapplied_filters: Mapping[str, str] = field(default_factory=dict)
@@ -85,9 +89,18 @@ class Translation:
 
 class TranslationError(QueryInputError):
     """The question cannot be grounded (unknown app, metric, host...); `suggestions` lists the
-    closest real names first."""
+    closest real names first, and `reason` is the message without that list."""
 
-    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, suggestions: list[str] | None = None, *, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.suggestions = list(suggestions or [])
+        self.reason = reason or message
+
+    @classmethod
+    def listing(cls, reason: str, what: str, names: list[str]) -> "TranslationError":
+        """`reason; what: a, b, c` with the names as suggestions ("no host 'node-9'", "known hosts
+        (closest first)", [...])."""
+        return cls(f"{reason}; {what}: {', '.join(names) or 'none'}", names, reason=reason)

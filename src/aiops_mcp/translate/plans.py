@@ -1,25 +1,17 @@
 """From intent, topic and entities to a template's query, its explanation and alternatives."""
 
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 
 from aiops_mcp.translate import templates as t
-from aiops_mcp.translate.entities import Extraction
-from aiops_mcp.translate.intent import Topic, by_level, grouping, wants_host
-from aiops_mcp.translate.model import AppRef, Kind, Language, TranslationError
+from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN
+from aiops_mcp.translate.intent import Topic, by_level, grouping, status_class, wants_host
+from aiops_mcp.translate.model import Kind, Language, TranslationError
+from aiops_mcp.translate.scope import Choice, Scope
 
 QUANTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 LEVEL_WORDS = {"error": "error or critical", "warn": "warn or warning"}
 _LEVEL_TEMPLATES = {"error": ("error_logs", "error_count"), "warn": ("warning_logs", "warning_count")}
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One query a template built."""
-
-    template: str
-    query: str
-    explanation: str
 
 
 @dataclass(frozen=True)
@@ -33,49 +25,6 @@ class Plan:
     alternatives: tuple[Choice, ...] = ()
     host: str | None = None
     ambiguous: bool = False
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the plan needs: the extraction, the app (resolved on demand: a host question needs
-    none), the env and the count window (also on demand)."""
-
-    ex: Extraction
-    need_app: Callable[[], AppRef]
-    env: str | None
-    window: Callable[[], str]
-    range_kind: Kind
-
-    def metric_labels(self, app: AppRef, *, drop_env: bool = False, instance: bool = True) -> dict[str, str]:
-        labels = _scoped(app, app.metric_labels, "metric", self.env, self.instance(instance))
-        return {k: v for k, v in labels.items() if k != "env"} if drop_env else labels
-
-    def log_labels(self, app: AppRef) -> dict[str, str]:
-        return _scoped(app, app.log_labels, "log", self.env, self.instance(True))
-
-    def instance(self, wanted: bool) -> str | None:
-        return self.ex.entities.instance if wanted else None
-
-    def subject(self, app: AppRef) -> str:
-        parts = [app.name]
-        if self.env:
-            parts.append(f"in {self.env}")
-        if self.ex.entities.instance:
-            parts.append(f"on {self.ex.entities.instance}")
-        return " ".join(parts)
-
-
-def _scoped(
-    app: AppRef, labels: dict[str, str], what: str, env: str | None, instance: str | None
-) -> dict[str, str]:
-    if not labels:
-        raise TranslationError(f"application {app.name!r} has no {what} label mappings in its profile")
-    scoped = dict(labels)
-    if env and "env" in scoped:
-        scoped["env"] = env
-    if instance:
-        scoped["instance"] = instance
-    return scoped
 
 
 # --- metrics ----------------------------------------------------------------------------------
@@ -104,7 +53,7 @@ def plan_metrics(scope: Scope, topic: Topic) -> Plan:
     by: tuple[str, ...] = () if group is None else (group,)
     labels = scope.metric_labels(app, drop_env=group == "env", instance=group != "instance")
     aggregation = scope.ex.entities.aggregation
-    choices = _metric_choices(topic, labels, by, aggregation)
+    choices = _metric_choices(scope, topic, labels, by, aggregation, scope.names(app))
     if group is not None:
         choices = [_grouped(c, group, scope) for c in choices]
     ambiguous = topic == "latency" and aggregation not in (*QUANTILES, "avg")
@@ -114,29 +63,54 @@ def plan_metrics(scope: Scope, topic: Topic) -> Plan:
 
 
 def _metric_choices(
-    topic: Topic, labels: dict[str, str], by: tuple[str, ...], aggregation: str | None
+    scope: Scope,
+    topic: Topic,
+    labels: dict[str, str],
+    by: tuple[str, ...],
+    aggregation: str | None,
+    names: t.Names,
 ) -> list[Choice]:
     if topic == "request_rate":
-        return [Choice("request_rate", t.request_rate(labels, by), "Requests per second of {s} (5m rate).")]
+        text = "Requests per second of {s} (5m rate)."
+        return [Choice("request_rate", t.request_rate(labels, by, names), text)]
     if topic == "error_rate":
         text = "Share of the requests of {s} answered with HTTP 5xx (0 to 1, 5m rate)."
-        return [Choice("error_rate", t.error_rate(labels, by), text)]
+        return [Choice("error_rate", t.error_rate(labels, by, names), text)]
+    if topic == "status_rate":
+        status = _status(scope)
+        text = f"Share of the requests of {{s}} answered with HTTP status {status} (0 to 1, 5m rate)."
+        return [Choice("status_rate", t.status_rate(labels, status, by, names), text)]
     if topic == "availability":
         text = "Share of the scrape targets of {s} that are up (1 means all up)."
         return [Choice("availability", t.availability(labels, by), text)]
-    return _latency_choices(labels, by, aggregation)
+    return _latency_choices(labels, by, aggregation, names)
 
 
-def _latency_choices(labels: dict[str, str], by: tuple[str, ...], aggregation: str | None) -> list[Choice]:
+def _status(scope: Scope) -> str:
+    """The status regex asked ("4xx" -> "4.."), refused when no request in Prometheus has one."""
+    wanted = status_class(scope.ex.rest) or "5.."
+    known = sorted(scope.catalog.label_values.get("status", ()))
+    if known and not any(re.fullmatch(wanted, v) for v in known):
+        shown = wanted.replace(".", "x")
+        reason = f"no series in Prometheus has an HTTP status {shown}"
+        raise TranslationError.listing(reason, "status values there", known[:SUGGESTIONS_SHOWN])
+    return wanted
+
+
+def _latency_choices(
+    labels: dict[str, str], by: tuple[str, ...], aggregation: str | None, names: t.Names
+) -> list[Choice]:
     """The asked latency first; without a percentile p95, then avg and p99 as alternatives; for
     "max" p99 (the histogram cannot give a true maximum), then p95 and avg."""
 
     def quantile(name: str) -> Choice:
         text = f"{name} request latency of {{s}} in seconds, from the duration histogram (5m rate)."
-        return Choice(f"latency_{name}", t.latency_quantile(labels, QUANTILES[name], by), text)
+        return Choice(f"latency_{name}", t.latency_quantile(labels, QUANTILES[name], by, names), text)
 
     avg = Choice(
-        "latency_avg", t.latency_avg(labels, by), "Average request latency of {s} in seconds (5m rate)."
+        "latency_avg",
+        t.latency_avg(labels, by, names),
+        "Average request latency of {s} in seconds (5m rate).",
     )
     if aggregation in QUANTILES:
         return [quantile(aggregation)]
@@ -154,6 +128,21 @@ def _grouped(choice: Choice, group: str, scope: Scope) -> Choice:
         text = f"{name} of {{s}} per environment, comparing {envs}."
         return Choice("compare_env", choice.query, text)
     return Choice("by_instance", choice.query, f"{name} of {{s}} per instance.")
+
+
+def plan_metric(scope: Scope) -> Plan:
+    """A metric the question names, scoped to the app, instance or host it names (else every series)."""
+    ex = scope.ex
+    name = ex.entities.metric or ""
+    host = ex.entities.host if ex.app is None else None
+    labels = scope.metric_labels(ex.app) if ex.app is not None else {}
+    if ex.app is None and ex.entities.instance:
+        labels["instance"] = ex.entities.instance
+    query = t.metric(name, labels, host)
+    where = scope.subject(ex.app) if ex.app else (ex.entities.instance or host or "every series")
+    how = "per-second rate (5m) of the counter " if name.endswith(t.COUNTER_SUFFIXES) else ""
+    choice = Choice("metric", query, f"The {how}{name} of {where}.")
+    return Plan(choice, "promql", scope.range_kind, host=host)
 
 
 def _host(scope: Scope) -> str:
@@ -209,7 +198,7 @@ def plan_logs(scope: Scope) -> Plan:
     """A LogQL log query: lines with the quoted text, at the asked level, or all of the app's."""
     app = scope.need_app()
     labels, entities = scope.log_labels(app), scope.ex.entities
-    subject, level = scope.subject(app), entities.level
+    subject, level = scope.subject(app, "logql"), entities.level
     at = f" at level {LEVEL_WORDS[level]}" if level else ""
     if entities.text is not None:
         text = f"Log lines of {subject} containing {entities.text!r}{at}."
@@ -220,7 +209,13 @@ def plan_logs(scope: Scope) -> Plan:
         )
     else:
         choice = Choice("app_logs", t.app_logs(labels), f"Log lines of {subject}.")
-    return Plan(choice, "logql", "range")
+    alternatives: tuple[Choice, ...] = ()
+    if not scope.explicit and level == "error" and entities.text is None and app.metric_labels:
+        # "errors of abc": its error lines, or its error rate.
+        ratio = t.error_rate(scope.metric_labels(app), names=scope.names(app))
+        text = f"Or the share of the requests of {subject} answered with HTTP 5xx (PromQL, 5m rate)."
+        alternatives = (Choice("error_rate", ratio, text, "promql"),)
+    return Plan(choice, "logql", "range", alternatives)  # the guessed intent already costs confidence
 
 
 def plan_counts(scope: Scope) -> Plan:
@@ -229,12 +224,13 @@ def plan_counts(scope: Scope) -> Plan:
     labels, entities, window = scope.log_labels(app), scope.ex.entities, scope.window()
     containing = f" containing {entities.text!r}" if entities.text is not None else ""
     end = ", as an instant query at the window's end."
+    subject = scope.subject(app, "logql")
     if entities.level is None or by_level(scope.ex.rest):
-        text = f"Log lines of {scope.subject(app)}{containing} per level over {window}{end}"
+        text = f"Log lines of {subject}{containing} per level over {window}{end}"
         return Plan(
             Choice("log_counts", t.log_counts(labels, window, entities.text), text), "logql", "instant"
         )
     level = entities.level
-    text = f"Log lines of {scope.subject(app)} at level {LEVEL_WORDS[level]}{containing} over {window}{end}"
+    text = f"Log lines of {subject} at level {LEVEL_WORDS[level]}{containing} over {window}{end}"
     query = t.level_count(labels, window, level, entities.text)
     return Plan(Choice(_LEVEL_TEMPLATES[level][1], query, text), "logql", "instant")

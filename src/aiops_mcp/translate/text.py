@@ -30,6 +30,7 @@ VOCAB = frozenset((
     "environments", "envs", "error", "errors", "event", "events", "every", "everything", "fail", "failed",
     "failing", "failure", "failures", "fast", "find", "for", "from", "get", "give", "go", "going", "graph",
     "had", "has", "have", "health", "healthy", "here", "high", "host", "hosts", "hour", "hours", "how",
+    "incidents", "issue", "issues", "outage", "outages", "problem", "problems",
     "http", "impact", "impacted", "in", "instance", "instances", "into", "is", "it", "its", "last",
     "lately", "latency", "let", "level", "levels", "line", "lines", "list", "log", "logged", "logs",
     "look", "looks", "low", "many", "max", "me", "mean", "median", "memory", "messages", "metric",
@@ -46,16 +47,31 @@ VOCAB = frozenset((
 
 
 def correct_typos(low: str) -> str:
-    """Words a typo away from a keyword ("errror", "latncy", "memroy") replaced by the keyword."""
+    """Words a typo away from a keyword ("errror", "latncy", "memroy", "erorr": close by spelling,
+    or two neighbouring letters swapped) replaced by the keyword."""
 
     def fix(match: re.Match[str]) -> str:
         word = match[0]
         if len(word) < 5 or word in VOCAB:
             return word
+        swapped = next((k for k in KEYWORDS if _one_swap(word, k)), None)
         close = difflib.get_close_matches(word, KEYWORDS, n=1, cutoff=TYPO_CUTOFF)
-        return close[0] if close else word
+        return swapped or (close[0] if close else word)
 
     return TOKEN_RE.sub(fix, low)
+
+
+def _one_swap(word: str, keyword: str) -> bool:
+    """Whether `word` is `keyword` with two neighbouring letters swapped ("erorr", "latnecy")."""
+    if len(word) != len(keyword) or word == keyword:
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(word, keyword, strict=True)) if a != b]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and word[diff[0]] == keyword[diff[1]]
+        and word[diff[1]] == keyword[diff[0]]
+    )
 
 
 def extract_quoted(question: str) -> tuple[str | None, str]:

@@ -19,6 +19,7 @@ from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.promql import validate_promql
 from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_apps, closest_first
 from aiops_mcp.translate.entities import Extraction, extract
+from aiops_mcp.translate.everyapp import plan_every_app, reads_every_app
 from aiops_mcp.translate.intent import detect_intent, grouping, metric_topic
 from aiops_mcp.translate.model import (
     DEFAULT_TIME_RANGE,
@@ -31,10 +32,12 @@ from aiops_mcp.translate.model import (
     Translation,
     TranslationError,
 )
-from aiops_mcp.translate.plans import Choice, Plan, Scope, plan_counts, plan_logs, plan_metrics
+from aiops_mcp.translate.plans import Plan, plan_counts, plan_logs, plan_metric, plan_metrics
 from aiops_mcp.translate.routes import route
+from aiops_mcp.translate.scope import Choice, Scope
 from aiops_mcp.translate.text import MAX_QUESTION_LENGTH
 from aiops_mcp.translate.timephrase import count_window
+from aiops_mcp.translate.topics import check_metric, raise_unknown_topic, unknown_topic
 
 GENERAL = (
     "Not a question the templates cover: ask about an application's request rate, error rate, latency, "
@@ -42,11 +45,14 @@ GENERAL = (
 )
 
 
-def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -> Translation:
-    """Translate `question` against `catalog`, deterministically; `now` (default: the clock) only
-    measures count windows of calendar ranges ending now ("today", "since 14:00").
-    Raises TranslationError when the question names something unknown or needs an app it does not
-    name (with the closest real names as suggestions)."""
+def translate(
+    question: str, catalog: Catalog, *, now: datetime | None = None, incident_app: str | None = None
+) -> Translation:
+    """Translate `question` against `catalog`, deterministically; `now` (default: the clock)
+    resolves calendar words and measures count windows of ranges ending now ("today").
+    `incident_app` is the app of the latest alert: the app of "when the alert fired" when the
+    question names none. Raises TranslationError when the question names something unknown or
+    needs an app it does not name (with the closest real names as suggestions)."""
     if not question.strip():
         raise TranslationError(
             "the question is empty: ask e.g. 'p95 latency of abc-app over the last 24 hours'"
@@ -58,40 +64,58 @@ def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -
     moment = now or datetime.now(UTC)
     ex = extract(question, catalog, now=moment)
     intent, explicit = detect_intent(ex.rest, has_text=ex.entities.text is not None)
+    if ex.entities.metric is not None and intent in ("metrics", "general"):
+        intent, explicit = "metrics", True
+        check_metric(ex.entities.metric, catalog)
+    elif (intent == "metrics" or (intent == "general" and not explicit)) and (
+        topic := unknown_topic(ex.rest, catalog)
+    ):
+        raise_unknown_topic(topic, catalog)
     time_range = ex.time.time_range or DEFAULT_TIME_RANGE
     if intent == "general":
         return _answer(question, ex, intent, time_range, GENERAL, 0.2)
+    app, app_match = _default_app(ex, catalog, incident_app)
     if intent in ("health", "impact", "alerts"):
-        return _routed(question, ex, catalog, intent, explicit, time_range)
-    scope = Scope(
-        ex=ex,
-        need_app=lambda: _require_app(ex, catalog),
-        env=None if grouping(ex.rest, ex.envs) == "env" else (ex.envs[0] if ex.envs else None),
-        window=lambda: count_window(ex.time, time_range, moment),
-        range_kind=_metric_kind(ex),
-    )
+        return _routed(question, ex, catalog, intent, explicit, time_range, app, app_match)
+
+    def scope_of(chosen: AppRef | None) -> Scope:
+        return Scope(
+            ex=ex,
+            catalog=catalog,
+            need_app=lambda: chosen or _require_app(ex, catalog),
+            env=None if grouping(ex.rest, ex.envs) == "env" else (ex.envs[0] if ex.envs else None),
+            window=lambda: count_window(ex.time, time_range, moment),
+            range_kind=_metric_kind(ex),
+            explicit=explicit,
+        )
+
     try:
-        plan = _plan(intent, scope)
+        if app is None and ex.entities.metric is None and reads_every_app(ex, catalog):
+            plan, app = plan_every_app(catalog.apps, lambda a: _plan(intent, scope_of(a)))
+            app_match = "every" if app is not None else "all"
+        else:
+            plan = _plan(intent, scope_of(app))
         _validate(plan.choice.query, plan.language, catalog)
     except TranslationError:
         raise
     except QueryInputError as exc:
         raise TranslationError(str(exc)) from exc
-    alternatives = tuple(
-        (c.query, c.explanation) for c in plan.alternatives if _valid(c, plan.language, catalog)
-    )
-    app_match = ex.app_match if ex.app is not None else "single"
+    valid = [c for c in plan.alternatives if _valid(c, c.language or plan.language, catalog)]
     uses_app = plan.host is None or ex.entities.host is None
     entities = replace(
         ex.entities,
-        app=_app_name(ex, catalog) if uses_app else ex.entities.app,
+        app=app.name if uses_app and app else ex.entities.app,
         host=plan.host or ex.entities.host,
-        env=scope.env,
+        env=None if grouping(ex.rest, ex.envs) == "env" else (ex.envs[0] if ex.envs else None),
         aggregation=ex.entities.aggregation if plan.language == "promql" else None,
         level=ex.entities.level if plan.language == "logql" else None,
     )
     confidence = _confidence(0.9, explicit, plan.ambiguous, app_match if uses_app else "named")
-    counted = route(intent, ex, scope.need_app(), time_range) if intent == "event_count" else None
+    one_app = app is not None and app_match != "every"
+    counted = route(intent, ex, app, time_range) if intent == "event_count" and one_app else None
+    explanation = plan.choice.explanation
+    if counted:
+        explanation += f" Also {counted.explanation[0].lower()}{counted.explanation[1:]}"
     return Translation(
         question=question,
         intent=intent,
@@ -100,12 +124,12 @@ def translate(question: str, catalog: Catalog, *, now: datetime | None = None) -
         kind=plan.kind,
         time_range=time_range,
         time_reference=ex.time.reference,
-        explanation=plan.choice.explanation
-        + (f" Also {counted.explanation[0].lower()}{counted.explanation[1:]}" if counted else ""),
+        explanation=explanation,
         confidence=confidence,
         template=plan.choice.template,
-        alternatives=alternatives,
+        alternatives=tuple((c.query, c.explanation) for c in valid),
         entities=entities,
+        alternative_languages=tuple(c.language or plan.language for c in valid),
         answer_tool=counted.tool if counted else None,
         tool_arguments=counted.arguments if counted else {},
         unapplied_filters=counted.unapplied if counted else {},
@@ -117,6 +141,8 @@ def _plan(intent: Intent, scope: Scope) -> Plan:
         return plan_counts(scope)
     if intent == "logs":
         return plan_logs(scope)
+    if scope.ex.entities.metric is not None:
+        return plan_metric(scope)
     topic = metric_topic(scope.ex.rest)
     assert topic is not None  # the metrics intent is detected from a topic
     return plan_metrics(scope, topic)
@@ -132,41 +158,53 @@ def _metric_kind(ex: Extraction) -> Kind:
 # --- apps and tools ---------------------------------------------------------------------------
 
 
-def _require_app(ex: Extraction, catalog: Catalog) -> AppRef:
-    """The app the question names, the only app there is, or TranslationError listing the apps."""
+def _default_app(ex: Extraction, catalog: Catalog, incident_app: str | None) -> tuple[AppRef | None, str]:
+    """The app the question names, else the only one, else the latest alert's for incident
+    phrasing ("when the alert fired"), with how it was found; (None, "none") otherwise."""
     if ex.app is not None:
-        return ex.app
+        return ex.app, ex.app_match
+    if ex.unknown_app:
+        return None, "none"
+    if len(catalog.apps) == 1:
+        return catalog.apps[0], "single"
+    if ex.time.reference is not None and incident_app is not None:
+        app = next((a for a in catalog.apps if incident_app in (a.name, *a.aliases)), None)
+        if app is not None:
+            return app, "incident"
+    return None, "none"
+
+
+def _require_app(ex: Extraction, catalog: Catalog) -> AppRef:
+    """TranslationError for a question that needs an app and names none, or an unknown one."""
     names = [a.name for a in catalog.apps]
     if ex.unknown_app:
         ranked = closest_apps(ex.unknown_app, catalog.apps)[:SUGGESTIONS_SHOWN]
-        known = ", ".join(ranked) or "none"
-        raise TranslationError(
-            f"no application {ex.unknown_app!r}; known applications (closest first): {known}", ranked
-        )
-    if len(catalog.apps) == 1:
-        return catalog.apps[0]
+        reason = f"no application {ex.unknown_app!r}"
+        raise TranslationError.listing(reason, "known applications (closest first)", ranked)
     if not catalog.apps:
         raise TranslationError("no application profiles are known: add one first")
-    raise TranslationError(f"which application? Name one of: {', '.join(names)}", names)
-
-
-def _app_name(ex: Extraction, catalog: Catalog) -> str | None:
-    if ex.app is not None:
-        return ex.app.name
-    return catalog.apps[0].name if len(catalog.apps) == 1 else None
+    reason = "which application? Name one of the known applications"
+    raise TranslationError(f"which application? Name one of: {', '.join(names)}", names, reason=reason)
 
 
 def _routed(
-    question: str, ex: Extraction, catalog: Catalog, intent: Intent, explicit: bool, time_range: str
+    question: str,
+    ex: Extraction,
+    catalog: Catalog,
+    intent: Intent,
+    explicit: bool,
+    time_range: str,
+    app: AppRef | None,
+    app_match: str,
 ) -> Translation:
     """Health, impact and alerts: the tool call (or resource) that answers the question."""
-    app: AppRef | None = None
-    if intent == "health" or ex.unknown_app or ex.app is not None:
-        app = _require_app(ex, catalog)
+    if app is None and (intent == "health" or ex.unknown_app):
+        _require_app(ex, catalog)
+    if app is not None and intent != "health" and app_match in ("single", "incident"):
+        app, app_match = None, "named"  # impact and alerts need no app: do not narrow them
     answer = route(intent, ex, app, time_range)
-    match = ex.app_match if ex.app is not None else ("single" if app is not None else "named")
     entities = replace(ex.entities, app=app.name if app else None, env=ex.envs[0] if ex.envs else None)
-    confidence = _confidence(0.85, explicit, False, match)
+    confidence = _confidence(0.85, explicit, False, app_match if app else "named")
     translation = _answer(question, ex, intent, time_range, answer.explanation, confidence, entities)
     return replace(
         translation,
@@ -203,7 +241,9 @@ def _answer(
 
 def _confidence(base: float, explicit: bool, ambiguous: bool, app_match: str) -> float:
     score = base - (0.0 if explicit else 0.2) - (0.15 if ambiguous else 0.0)
-    score -= {"fuzzy": 0.15, "instance": 0.1, "single": 0.1}.get(app_match, 0.0)
+    score -= {"fuzzy": 0.15, "instance": 0.1, "single": 0.1, "incident": 0.1, "every": 0.2, "all": 0.1}.get(
+        app_match, 0.0
+    )
     return round(max(0.1, min(1.0, score)), 2)
 
 
@@ -221,9 +261,7 @@ def _validate(query: str, language: Language, catalog: Catalog) -> None:
     for name in info.metric_names:
         if name not in catalog.metric_names:
             close = closest_first(name, sorted(catalog.metric_names))[:SUGGESTIONS_SHOWN]
-            raise TranslationError(
-                f"metric {name!r} does not exist in Prometheus; closest: {', '.join(close) or 'none'}", close
-            )
+            raise TranslationError.listing(f"metric {name!r} does not exist in Prometheus", "closest", close)
 
 
 def _valid(choice: Choice, language: Language, catalog: Catalog) -> bool:

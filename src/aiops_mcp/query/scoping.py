@@ -19,10 +19,11 @@ scope. For the same reason query results are not filtered by label (aggregations
 too): only discovery answers are.
 
 Values are written escaped (Go string syntax), so quotes, braces, backslashes or `or vector(1)`
-inside a value stay one value. The text returned is rendered here from the tree, because
-promql-parser's `str()` loses escapes, `or` matchers and subquery steps, and is checked to parse
-to exactly the intended tree (the parser's own complete debug dump); a query that cannot be
-rendered faithfully is refused (`QueryInputError`) rather than run differently.
+inside a value stay one value. The text returned is written here from the tree, because
+promql-parser's `str()` loses escapes, `or` matchers and subquery steps; it is parsed again and
+must write back to the same text, else the query is refused (`QueryInputError`) rather than run
+differently. (The tests compare the trees themselves, by the parser's complete debug dump: too
+slow for every request, as walking or dumping a deep tree in promql-parser is quadratic.)
 """
 
 import functools
@@ -30,6 +31,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 import promql_parser as pp
 
@@ -38,7 +40,9 @@ from aiops_mcp.query.logql import LogExpr, LogQLSyntaxError, StreamSelector, com
 from aiops_mcp.query.logql import Matcher as StreamMatcher
 from aiops_mcp.query.logql.build import _transform as transform_logql
 from aiops_mcp.query.logql.literals import escape_logql_string, format_duration
-from aiops_mcp.query.promql import LabelMatcher, MatchOperator, validate_promql
+from aiops_mcp.query.promql import LabelMatcher, MatchOperator
+from aiops_mcp.query.promql import _check_size as check_promql_size
+from aiops_mcp.query.promql import _parse as parse_promql
 
 Scope = Sequence[LabelMatcher]
 """The matchers every selector must carry, all of them (ANDed)."""
@@ -50,12 +54,9 @@ _MAX_AT_SECONDS = 253402300799.999  # 9999-12-31T23:59:59.999Z
 def enforce_promql(expr: str, required: Scope) -> str:
     """`expr` with the required matchers in every selector, as the text to execute and show.
 
-    The expression is checked by `validate_promql` first (its size, nesting and syntax guards
-    raise `QuerySyntaxError`). `required` must be a valid scope (see `check_scope`)."""
-    scope = check_scope(required)
-    validate_promql(expr)
-    tree = pp.parse(expr)
-    return render_promql(pp.transform(tree, post_visit=lambda node: _scoped_selector(node, scope)))
+    The guards of `validate_promql` apply first (size, nesting, operators; a syntax error raises
+    `QuerySyntaxError`). `required` must be a valid scope (see `check_scope`)."""
+    return _write_checked(_parsed(expr), check_scope(required))
 
 
 def enforce_series_selectors(selectors: Sequence[str], required: Scope) -> list[str]:
@@ -66,11 +67,11 @@ def enforce_series_selectors(selectors: Sequence[str], required: Scope) -> list[
     scope = check_scope(required)
     confined = []
     for text in selectors:
-        validate_promql(text)
-        if not isinstance(pp.parse(text), pp.VectorSelector):
+        tree = _parsed(text)
+        if not isinstance(tree, pp.VectorSelector):
             example = 'up{job="api"}'
             raise QueryInputError(f"match[] takes series selectors such as {example}, not {text[:200]!r}")
-        confined.append(enforce_promql(text, scope))
+        confined.append(_write_checked(tree, scope))
     return confined or [_scope_series_selector(scope)]
 
 
@@ -144,11 +145,11 @@ def _checked(required: tuple[LabelMatcher, ...]) -> tuple[LabelMatcher, ...]:
             raise ValueError(f"the value enforced on {matcher.name} is not valid Unicode") from None
         if matcher.op in ("=~", "!~") and _regex(matcher.value) is None:
             raise ValueError(f"the regex enforced on {matcher.name} cannot be checked: {matcher.value!r}")
-    return required
+    return tuple(dict.fromkeys(required))
 
 
 def check_scope(required: Scope) -> tuple[LabelMatcher, ...]:
-    """`required` as a tuple, or ValueError: at least one matcher, label names other than
+    """`required` as a tuple without repeats, or ValueError: at least one matcher, label names other than
     `__name__`, operators = != =~ !~, regexes valid in Go's syntax (`GoRegexError`) and checkable."""
     return _checked(tuple(required))
 
@@ -180,67 +181,106 @@ def _scope_series_selector(scope: tuple[LabelMatcher, ...]) -> str:
     return "{" + ", ".join(matchers) + "}"
 
 
-# --- rendering PromQL from the tree -------------------------------------------------------------------
+# --- writing PromQL from the tree ---------------------------------------------------------------------
 
 
 def render_promql(tree: pp.Expr) -> str:
-    """PromQL text that parses back to exactly `tree`, or `QueryInputError` when it cannot be
-    written (an `@` timestamp before 1970, which promql-parser cannot represent)."""
-    text = _text(tree)
+    """PromQL text for `tree` that parses back to the same tree, or `QueryInputError` when it
+    cannot be written (an `@` timestamp before 1970, which promql-parser cannot represent)."""
+    return _write_checked(tree, ())
+
+
+def _parsed(expr: str) -> pp.Expr:
+    check_promql_size(expr)
+    return parse_promql(expr)
+
+
+def _write_checked(tree: pp.Expr, scope: tuple[LabelMatcher, ...]) -> str:
+    text = _Writer(scope).text(tree)
     try:
-        again = pp.parse(text)
-    except ValueError:
+        again = _Writer(()).text(pp.parse(text))
+    except ValueError:  # QueryInputError included
         again = None
-    if again is None or repr(again) != repr(tree):
+    if again != text:
         raise QueryInputError("the PromQL query cannot be rewritten faithfully; simplify it")
     return text
 
 
-def _scoped_selector(node: pp.Expr, scope: tuple[LabelMatcher, ...]) -> pp.Expr | None:
-    # Nodes edited in place inside transform() are lost: build the replacement from text.
-    if isinstance(node, pp.VectorSelector):
-        return pp.parse(_selector(node, scope) + _modifiers(node.at, node.offset))
-    return None
+_OPERATORS: tuple[tuple[pp.MatchOp, MatchOperator], ...] = (
+    (pp.MatchOp.Equal, "="),
+    (pp.MatchOp.NotEqual, "!="),
+    (pp.MatchOp.Re, "=~"),
+    (pp.MatchOp.NotRe, "!~"),
+)
 
 
-def _text(node: pp.Expr) -> str:
-    render = _RENDERERS.get(type(node))
-    if render is None:
-        raise QueryInputError(f"cannot render a PromQL {type(node).__name__}")
-    return render(node)
+class _Writer:
+    """Writes a tree as PromQL text, adding `scope` to every selector (reading a node's attribute
+    copies its subtree in promql-parser, so each node is read once)."""
 
+    def __init__(self, scope: tuple[LabelMatcher, ...]) -> None:
+        self.scope = scope
+        self.kinds: dict[type, Callable[[Any], str]] = {
+            pp.VectorSelector: self.vector,
+            pp.MatrixSelector: self.matrix,
+            pp.SubqueryExpr: self.subquery,
+            pp.Call: self.call,
+            pp.AggregateExpr: self.aggregate,
+            pp.BinaryExpr: self.binary,
+            pp.UnaryExpr: self.unary,
+            pp.ParenExpr: lambda node: f"({self.text(node.expr)})",
+            pp.NumberLiteral: lambda node: _number(node.val),
+            pp.StringLiteral: lambda node: escape_logql_string(node.val),
+        }
 
-def _vector(node: pp.VectorSelector) -> str:
-    return _selector(node, ()) + _modifiers(node.at, node.offset)
+    def text(self, node: pp.Expr) -> str:
+        write = self.kinds.get(type(node))
+        if write is None:
+            raise QueryInputError(f"cannot write a PromQL {type(node).__name__}")
+        return write(node)
 
+    def vector(self, node: pp.VectorSelector) -> str:
+        return self.selector(node) + _modifiers(node.at, node.offset)
 
-def _matrix(node: pp.MatrixSelector) -> str:
-    inner = node.vector_selector
-    return f"{_selector(inner, ())}[{_duration(node.range)}]{_modifiers(inner.at, inner.offset)}"
+    def matrix(self, node: pp.MatrixSelector) -> str:
+        inner = node.vector_selector
+        return f"{self.selector(inner)}[{_duration(node.range)}]{_modifiers(inner.at, inner.offset)}"
 
+    def subquery(self, node: pp.SubqueryExpr) -> str:
+        window = _duration(node.range) if node.range is not None else ""  # the parser always sets it
+        step = _duration(node.step) if node.step is not None else ""
+        return f"{self.text(node.expr)}[{window}:{step}]{_modifiers(node.at, node.offset)}"
 
-def _subquery(node: pp.SubqueryExpr) -> str:
-    window = _duration(node.range) if node.range is not None else ""  # the parser always sets it
-    step = _duration(node.step) if node.step is not None else ""
-    return f"{_text(node.expr)}[{window}:{step}]{_modifiers(node.at, node.offset)}"
+    def call(self, node: pp.Call) -> str:
+        return f"{node.func.name}({', '.join(self.text(arg) for arg in node.args)})"
 
+    def aggregate(self, node: pp.AggregateExpr) -> str:
+        grouping = ""
+        if node.modifier is not None:
+            word = "by" if node.modifier.type == pp.AggModifierType.By else "without"
+            grouping = f" {word} ({_labels(node.modifier.labels)}) "
+        param = f"{self.text(node.param)}, " if node.param is not None else ""
+        return f"{node.op}{grouping}({param}{self.text(node.expr)})"
 
-def _call(node: pp.Call) -> str:
-    return f"{node.func.name}({', '.join(_text(arg) for arg in node.args)})"
+    def binary(self, node: pp.BinaryExpr) -> str:
+        modifier = _binary_modifier(node.modifier) if node.modifier is not None else ""
+        return f"{self.text(node.lhs)} {node.op}{modifier} {self.text(node.rhs)}"
 
+    def unary(self, node: pp.UnaryExpr) -> str:
+        inner = self.text(node.expr)
+        return f"- {inner}" if inner.startswith("-") else f"-{inner}"
 
-def _aggregate(node: pp.AggregateExpr) -> str:
-    grouping = ""
-    if node.modifier is not None:
-        word = "by" if node.modifier.type == pp.AggModifierType.By else "without"
-        grouping = f" {word} ({_labels(node.modifier.labels)}) "
-    param = f"{_text(node.param)}, " if node.param is not None else ""
-    return f"{node.op}{grouping}({param}{_text(node.expr)})"
-
-
-def _binary(node: pp.BinaryExpr) -> str:
-    modifier = _binary_modifier(node.modifier) if node.modifier is not None else ""
-    return f"{_text(node.lhs)} {node.op}{modifier} {_text(node.rhs)}"
+    def selector(self, node: pp.VectorSelector) -> str:
+        """`name{...}` with the scope in every alternative, without the @ and offset modifiers."""
+        matchers = node.matchers
+        alternatives = []
+        for group in matchers.or_matchers or [matchers.matchers]:
+            own = [_label_matcher(m) for m in group]
+            wanted = own + [m for m in self.scope if m not in own]
+            alternatives.append(", ".join(_matcher_text(m.name, m.op, m.value) for m in wanted))
+        inner = " or ".join(alternatives)
+        name = node.name or ""
+        return f"{name}{{{inner}}}" if inner or not name else name
 
 
 def _binary_modifier(modifier: pp.BinModifier) -> str:
@@ -258,57 +298,6 @@ def _binary_modifier(modifier: pp.BinModifier) -> str:
         sides = (("left", fill.lhs), ("right", fill.rhs))
         parts += [f"fill_{side} ({_number(v)})" for side, v in sides if v is not None]
     return "".join(f" {p}" for p in parts)
-
-
-def _unary(node: pp.UnaryExpr) -> str:
-    inner = _text(node.expr)
-    return f"- {inner}" if inner.startswith("-") else f"-{inner}"
-
-
-def _paren(node: pp.ParenExpr) -> str:
-    return f"({_text(node.expr)})"
-
-
-def _number_literal(node: pp.NumberLiteral) -> str:
-    return _number(node.val)
-
-
-def _string_literal(node: pp.StringLiteral) -> str:
-    return escape_logql_string(node.val)
-
-
-_RENDERERS: dict[type, Callable[..., str]] = {
-    pp.VectorSelector: _vector,
-    pp.MatrixSelector: _matrix,
-    pp.SubqueryExpr: _subquery,
-    pp.Call: _call,
-    pp.AggregateExpr: _aggregate,
-    pp.BinaryExpr: _binary,
-    pp.UnaryExpr: _unary,
-    pp.ParenExpr: _paren,
-    pp.NumberLiteral: _number_literal,
-    pp.StringLiteral: _string_literal,
-}
-
-_OPERATORS: tuple[tuple[pp.MatchOp, MatchOperator], ...] = (
-    (pp.MatchOp.Equal, "="),
-    (pp.MatchOp.NotEqual, "!="),
-    (pp.MatchOp.Re, "=~"),
-    (pp.MatchOp.NotRe, "!~"),
-)
-
-
-def _selector(node: pp.VectorSelector, scope: tuple[LabelMatcher, ...]) -> str:
-    """`name{...}` with `scope` added to every alternative, without the @ and offset modifiers."""
-    groups = node.matchers.or_matchers or [node.matchers.matchers]
-    alternatives = []
-    for group in groups:
-        own = [_label_matcher(m) for m in group]
-        wanted = own + [m for m in scope if m not in own]
-        alternatives.append(", ".join(_matcher_text(m.name, m.op, m.value) for m in wanted))
-    inner = " or ".join(alternatives)
-    name = node.name or ""
-    return f"{name}{{{inner}}}" if inner or not name else name
 
 
 def _label_matcher(matcher: pp.Matcher) -> LabelMatcher:

@@ -2,7 +2,11 @@
 
 `build_world(end)` generates `hours` of Prometheus samples ending at `end`, every `interval`
 seconds, for three applications and two hosts, with incidents at fixed UTC times on the day
-before `end` ("yesterday"). The same seed and `end` always give the same samples.
+before `end` ("yesterday"). The same seed and `end` always give the same samples, and a sample's
+value depends only on the seed and its time relative to the world's first UTC day: worlds built
+at different minutes of a day agree on every sample they share, and worlds of equal length built
+on different days agree on every sample relative to "yesterday" (so the incidents, their
+neighbourhood and their baselines are the same in every run).
 
 Applications (see `World.apps`):
 - ``abc-app`` (prod): labels ``app="abc-app", env="prod", job="abc-app"``, instances
@@ -56,6 +60,7 @@ import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -324,7 +329,9 @@ def build_world(end: datetime, hours: int = 72, interval: int = 15, seed: int = 
 
     ``end`` must be timezone-aware (it is converted to UTC) and is typically now floored to the
     minute. The window must cover the whole previous UTC day, where the incidents are; the default
-    72 h also covers the day before it, the baseline "same window the previous day".
+    72 h also covers the day before it, the baseline "same window the previous day". Samples are
+    generated from 00:00 UTC of the first day and cut to the window, so they do not depend on
+    ``end``'s time of day (for ends on the ``interval`` grid).
     """
     end_ts, grid = _grid(end, hours, interval)
     day0 = _day_start(end_ts) - 86400
@@ -332,11 +339,15 @@ def build_world(end: datetime, hours: int = 72, interval: int = 15, seed: int = 
         raise ValueError(f"{hours} h before {end.isoformat()} do not cover the whole previous UTC day")
     apps = _apps()
     effects = _effects(day0)
-    rng = random.Random(seed)
-    series = [s for app in apps.values() for s in _app_series(app, grid, interval, effects, rng)]
-    series += _restart_series(apps, grid, effects)
+    noise = _Noise(seed)
+    # Generated from 00:00 UTC of the first day, then cut: a sample's value depends on its time
+    # and the seed, not on the minute the world was built (see `_Noise`).
+    full = _anchored(grid, interval)
+    series = [s for app in apps.values() for s in _app_series(app, full, interval, effects, noise)]
+    series += _restart_series(apps, full, effects)
     for host in ("node-1:9100", "node-2:9100"):
-        series += _node_series(host, grid, interval, effects.host_stress.get(host), rng)
+        series += _node_series(host, full, interval, effects.host_stress.get(host), noise)
+    series = [_since(s, grid[0]) for s in series]
     series.sort(key=lambda s: list(FAMILIES).index(family_of(s.name)))
     world = World(
         end=_dt(end_ts),
@@ -537,7 +548,35 @@ def _grid(end: datetime, hours: int, interval: int) -> tuple[int, list[int]]:
     return end_ts, [end_ts - (n - 1 - i) * interval for i in range(n)]
 
 
-def _app_series(app: App, grid: list[int], interval: int, fx: _Effects, rng: random.Random) -> list[Series]:
+def _anchored(grid: list[int], interval: int) -> list[int]:
+    """`grid` extended back, on its own phase, to 00:00 UTC of the day it starts on."""
+    back = (grid[0] - _day_start(grid[0])) // interval
+    return [grid[0] - k * interval for k in range(back, 0, -1)] + grid
+
+
+def _since(series: Series, start: int) -> Series:
+    """The series without its samples before `start`."""
+    cut = bisect.bisect_left(series.timestamps, start)
+    return Series(series.name, series.labels, series.timestamps[cut:], series.values[cut:])
+
+
+@dataclass(frozen=True)
+class _Noise:
+    """Random draws for the generator, one independent stream per series.
+
+    A stream is seeded by the world's seed and the series' names alone, and every stream starts
+    at 00:00 UTC of the world's first day: a sample's noise then depends only on its time
+    relative to that day, the same whichever minute the world ends at (and the incidents sit at
+    fixed times on a later day, so their neighbourhood is the same in every world).
+    """
+
+    seed: int
+
+    def stream(self, *names: str) -> random.Random:
+        return random.Random(":".join((str(self.seed), *names)))
+
+
+def _app_series(app: App, grid: list[int], interval: int, fx: _Effects, noise: _Noise) -> list[Series]:
     """Every series of one application: per instance up, requests, latency and memory."""
     out: list[Series] = []
     for instance in app.instances:
@@ -545,12 +584,14 @@ def _app_series(app: App, grid: list[int], interval: int, fx: _Effects, rng: ran
         outage = fx.outage.get(instance)
         up = [0.0 if outage and _active(t, outage) else 1.0 for t in grid]
         present = [t for t, u in zip(grid, up, strict=True) if u]
-        totals = _request_totals(app, grid, interval, up, rng)
-        scraped = _http_series(app, labels, grid, totals, fx.errors.get(app.key), rng)
+        stream = partial(noise.stream, app.key, instance)
+        totals = _request_totals(app, grid, interval, up, stream("requests"))
+        scraped = _http_series(app, labels, grid, totals, fx.errors.get(app.key), stream("http"))
         if app.selector["env"] == "prod":
-            scraped += _histogram_series(labels, grid, totals, fx.latency.get(app.key), rng)
+            latency = fx.latency.get(app.key)
+            scraped += _histogram_series(labels, grid, totals, latency, stream("latency"))
         if app.key == "abc-app":
-            scraped.append(_memory_series(labels, grid, fx.errors.get(app.key), rng))
+            scraped.append(_memory_series(labels, grid, fx.errors.get(app.key), stream("memory")))
         out.append(Series("up", labels, grid, up))
         out += [_drop_missing(s, present) for s in scraped]
     return out
@@ -661,12 +702,13 @@ def _restarts(grid: list[int], outage: tuple[int, int] | None) -> list[float]:
 
 
 def _node_series(
-    host: str, grid: list[int], interval: int, stress: tuple[int, int] | None, rng: random.Random
+    host: str, grid: list[int], interval: int, stress: tuple[int, int] | None, noise: _Noise
 ) -> list[Series]:
     """Node exporter series for one host: CPU, memory, disk and network."""
     labels = {"job": "node", "instance": host}
     total_memory = 16 * 2**30 if host.startswith("node-1") else 8 * 2**30
-    out = _cpu_series(labels, grid, interval, stress, rng)
+    out = _cpu_series(labels, grid, interval, stress, partial(noise.stream, host, "cpu"))
+    rng = noise.stream(host, "memory")
     available = []
     for t in grid:
         share = 0.12 + rng.gauss(0, 0.01) if stress and _active(t, stress) else 0.55 - 0.1 * (_diurnal(t) - 1)
@@ -680,17 +722,27 @@ def _node_series(
         ("node_network_transmit_bytes_total", "eth0", 6e6),
     ):
         out.append(
-            Series(name, labels | {"device": device}, grid, _byte_counter(grid, interval, rate, stress, rng))
+            Series(
+                name,
+                labels | {"device": device},
+                grid,
+                _byte_counter(grid, interval, rate, stress, noise.stream(host, name, device)),
+            )
         )
     return out
 
 
 def _cpu_series(
-    labels: dict[str, str], grid: list[int], interval: int, stress: tuple[int, int] | None, rng: random.Random
+    labels: dict[str, str],
+    grid: list[int],
+    interval: int,
+    stress: tuple[int, int] | None,
+    stream: Callable[[str], random.Random],
 ) -> list[Series]:
     """``node_cpu_seconds_total`` for cpus 0 and 1, modes idle and user (the rest is unexported)."""
     out = []
     for cpu in ("0", "1"):
+        rng = stream(cpu)
         idle, user = 3e6 * rng.uniform(0.9, 1.1), 4e5 * rng.uniform(0.9, 1.1)
         idles, users = [], []
         for t in grid:

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from aiops_mcp.analysis.impact import compare_to_baseline
+from aiops_mcp.analysis.impact import ImpactVerdict, compare_to_baseline, impact_verdict
 
 
 def test_a_latency_peak_against_yesterday_is_impacted_with_a_readable_reason() -> None:
@@ -78,3 +78,55 @@ def test_a_peak_within_the_baselines_own_range_is_noise_not_impact() -> None:
     assert trough.baselines[0].peak_ratio == pytest.approx(20 / 77.5)
     assert trough.impacted is False and trough.baselines[0].worst == 10.0
     assert compare_to_baseline("up %", [5.0], {"day": day}, higher_is_worse=False).impacted is True
+
+
+def test_a_window_with_too_few_points_is_insufficient_data_not_impacted() -> None:
+    # An instance that served nothing for 6 minutes: its ratio has 2 of 25 points, at the edges.
+    edges = compare_to_baseline(
+        "error %", [1.005, 0.2], {"day": [0.2] * 25}, expected_points={"window": 25, "day": 25}
+    )
+    assert (edges.status, edges.impacted, edges.peak, edges.coverage) == (
+        "insufficient data",
+        None,
+        1.005,
+        0.08,
+    )
+    assert "2 of 25 points" in edges.reason and edges.baselines == ()
+    half = compare_to_baseline("error %", [5.0] * 13, {"day": [0.2] * 25}, expected_points={"window": 25})
+    assert (half.status, half.impacted, half.coverage) == ("ok", True, 0.52)
+
+
+def test_a_baseline_with_too_few_points_is_skipped() -> None:
+    result = compare_to_baseline(
+        "cpu",
+        [90.0] * 10,
+        {"day": [20.0], "hour": [20.0] * 40},
+        expected_points={"window": 10, "day": 10, "hour": 40},
+    )
+    day, hour = result.baselines
+    assert (day.impacted, day.mean) == (None, None) and "too few points for day (1 of 10)" in day.reason
+    assert (hour.impacted, result.impacted) == (True, True)
+
+
+def test_non_finite_values_are_not_data() -> None:
+    result = compare_to_baseline("p95", [math.inf, 0.3, math.nan], {"day": [-math.inf, 0.2]})
+    assert (result.peak, result.mean) == (0.3, 0.3)
+    assert result.baselines[0].mean == 0.2
+    assert compare_to_baseline("p95", [math.inf], {"day": [0.2]}).status == "missing"
+
+
+def test_the_worst_value_must_clear_the_baselines_range_by_the_absolute_threshold() -> None:
+    # 2.5 % against a noisy 0.5 % mean whose own peaks reach 2.4 %: a ratio of 5, yet noise.
+    noise = compare_to_baseline("error %", [0.4, 2.5, 0.5], {"day": [0.5, 2.4, 0.4, 0.7]}, min_absolute=0.5)
+    assert noise.impacted is False and noise.baselines[0].peak_ratio == pytest.approx(2.5 / 1.0)
+    burst = compare_to_baseline("error %", [4.9, 5.1], {"day": [0.5, 2.4, 0.4, 0.7]}, min_absolute=0.5)
+    assert burst.impacted is True
+
+
+def test_the_overall_verdict_names_the_impacted_signals() -> None:
+    assert impact_verdict({"cpu": True, "memory": False, "errors": None}) == ImpactVerdict(
+        "impacted", ("cpu",)
+    )
+    assert impact_verdict({"cpu": False, "errors": None}).status == "not impacted"
+    assert impact_verdict({"errors": None}) == ImpactVerdict("no data", ())
+    assert impact_verdict({}).status == "no data"

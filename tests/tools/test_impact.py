@@ -16,6 +16,7 @@ from aiops_mcp.demo.seed import CHAT
 from aiops_mcp.demo.world import World
 from aiops_mcp.settings import Settings
 from aiops_mcp.store import AlertFilter, ProfileIn, open_store
+from aiops_mcp.tools.impact import host_matcher
 from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
@@ -67,11 +68,15 @@ async def test_the_5xx_burst_impacted_the_host_and_the_app(prometheus, tmp_path:
     window = memory_used(world, "node-1:9100", burst.start, burst.end)
     assert memory["peak"] == pytest.approx(round_sig(max(window)), rel=1e-3)
     assert memory["mean"] == pytest.approx(round_sig(sum(window) / len(window)), rel=1e-3)
-    baselines = {b["name"]: b["mean"] for b in memory["baselines"]}
+    assert memory["coverage"] == 1
+    baselines = {b["name"]: b for b in memory["baselines"]}
     day = memory_used(world, "node-1:9100", burst.start - timedelta(days=1), burst.end - timedelta(days=1))
     hour = memory_used(world, "node-1:9100", burst.start - timedelta(hours=1), burst.start)
-    assert baselines["previous_day"] == pytest.approx(sum(day) / len(day), rel=1e-3)
-    assert baselines["hour_before"] == pytest.approx(sum(hour) / len(hour), rel=1e-3)
+    for name, values in (("previous_day", day), ("hour_before", hour)):
+        mean = sum(values) / len(values)
+        assert baselines[name]["mean"] == pytest.approx(mean, rel=1e-3)
+        assert baselines[name]["mean_ratio"] == pytest.approx(sum(window) / len(window) / mean, rel=1e-3)
+        assert baselines[name]["peak_ratio"] == pytest.approx(max(window) / mean, rel=1e-3)
     assert signals["error_ratio"]["peak"] == pytest.approx(100 * burst.peak, rel=0.1)
 
     assert result["ai_analysis"] and "host resource exhaustion" in result["ai_analysis"]
@@ -91,6 +96,11 @@ async def test_an_instance_outage_impacts_its_availability_not_the_host(promethe
     assert signals["availability"]["peak"] == 0
     assert all(signals[name]["impacted"] is False for name in HOST_SIGNALS)
     assert 'instance="abc-2:8080"' in signals["availability"]["query"]
+    # abc-2 served nothing while down: its ratio and latency have a point or two at the edges.
+    for name in ("error_ratio", "latency_p95"):
+        signal = signals[name]
+        assert (signal["status"], signal["impacted"]) == ("insufficient data", None)
+        assert signal["coverage"] < 0.5 and "insufficient data" in signal["reason"]
 
 
 async def test_checkout_latency_by_app_and_window_is_latency_only(prometheus, tmp_path: Path) -> None:
@@ -109,6 +119,23 @@ async def test_checkout_latency_by_app_and_window_is_latency_only(prometheus, tm
     assert result["impacted"] == ["latency_p95"]
     for signal in result["signals"]:
         assert "app=" not in signal["query"]
+
+
+async def test_a_host_and_a_window_without_an_app_judge_the_host(prometheus, tmp_path: Path) -> None:
+    world = prometheus.world
+    settings = await seeded_settings(tmp_path, prometheus.url, world.end)
+    burst = world.incident("node-1-cpu")
+    async with connected(settings, now=world.end) as (client, _):
+        result = await call(
+            client, "incident_impact", host="node-1", start=burst.start.isoformat(), end=burst.end.isoformat()
+        )
+    assert (result["alert_id"], result["app"], result["host"]) == (None, None, "node-1")
+    assert result["status"] == "ok" and set(result["impacted"]) == HOST_SIGNALS
+    assert {s["signal"] for s in result["signals"]} == HOST_SIGNALS
+    assert any(m.startswith("app signals: no application profile") for m in result["missing"])
+    cpu = by_signal(result)["cpu_busy"]
+    assert cpu["peak"] == pytest.approx(100 * burst.peak, abs=5)  # a 30 s rate, not a 15 s step
+    assert host_matcher("node-1") in cpu["query"] and "app=" not in cpu["query"]
 
 
 async def test_without_arguments_the_last_incident_is_taken(prometheus, tmp_path: Path) -> None:

@@ -9,8 +9,11 @@ use the profile's metric labels, narrowed to the alert's ``instance`` when the a
 
 Each signal is one range query run three times (window and baselines, all in parallel) at the
 same step, with rates over at least two scrapes; `aiops_mcp.analysis.impact.compare_to_baseline`
-judges it: impacted when its worst value departs from every baseline's mean by the signal's
-ratio and absolute thresholds. A signal without data is reported missing, never as zero.
+judges it: impacted when its worst value departs from every baseline's mean by the signal's ratio
+and lies beyond the baseline's own worst value by its absolute threshold. A range with values at
+fewer than half of its evaluation points is "insufficient data" (an instance's outage leaves its
+request series with a point or two at the edges); a signal without data is reported missing,
+never as zero.
 """
 
 import re
@@ -24,11 +27,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from aiops_mcp.analysis.impact import compare_to_baseline
+from aiops_mcp.analysis.impact import compare_to_baseline, impact_verdict
 from aiops_mcp.analysis.series import format_number, round_sig
 from aiops_mcp.datasources.models import QueryData
 from aiops_mcp.query.promql import escape_label_value
-from aiops_mcp.query.step import align_range
+from aiops_mcp.query.step import align_range, points
 from aiops_mcp.runtime import Runtime, runtime
 from aiops_mcp.tools.answering import AppSelectors, Gathered, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import Datasource, TimeText, parse_window
@@ -126,11 +129,13 @@ class BaselineOut(BaseModel):
     mean: float | None
     worst: float | None
     peak_ratio: float | None
+    mean_ratio: float | None
 
 
 class SignalOut(BaseModel):
     """A signal's worst value in the window (`peak`: the lowest when lower is worse) and mean,
-    against each baseline's mean, and the verdict."""
+    against each baseline's mean, and the verdict. `coverage`: share of the window's points with
+    a value (under 0.5: status "insufficient data", not judged)."""
 
     signal: str
     unit: str
@@ -138,6 +143,7 @@ class SignalOut(BaseModel):
     impacted: bool | None
     peak: float | None
     mean: float | None
+    coverage: float | None = None
     baselines: list[BaselineOut]
     reason: str
     query: str
@@ -249,8 +255,9 @@ def _values(data: QueryData | None) -> list[float]:
     return [v for s in (data.series if data else []) for v in s.values]
 
 
-def judge(spec: SignalSpec, query: str, fetched: Gathered[Any]) -> SignalOut:
-    """The signal's verdict from its three fetched ranges (a failed window query: status failed)."""
+def judge(spec: SignalSpec, query: str, fetched: Gathered[Any], expected: dict[str, int]) -> SignalOut:
+    """The signal's verdict from its three fetched ranges (a failed window query: status failed);
+    `expected` holds each range's evaluation points."""
     failed = fetched.failures.get(f"{spec.name} window")
     if failed is not None:
         return SignalOut(
@@ -272,6 +279,7 @@ def judge(spec: SignalSpec, query: str, fetched: Gathered[Any]) -> SignalOut:
         ratio_threshold=spec.ratio,
         min_absolute=spec.min_absolute,
         unit=spec.unit,
+        expected_points=expected,
     )
     return SignalOut(
         signal=spec.name,
@@ -280,26 +288,20 @@ def judge(spec: SignalSpec, query: str, fetched: Gathered[Any]) -> SignalOut:
         impacted=impact.impacted,
         peak=round_sig(impact.peak),
         mean=round_sig(impact.mean),
+        coverage=round_sig(impact.coverage),
         baselines=[
             BaselineOut(
                 name=c.name,
                 mean=round_sig(c.mean),
                 worst=round_sig(c.worst),
                 peak_ratio=round_sig(c.peak_ratio),
+                mean_ratio=round_sig(c.mean_ratio),
             )
             for c in impact.baselines
         ],
         reason=impact.reason,
         query=query,
     )
-
-
-def verdict(signals: list[SignalOut]) -> tuple[str, list[str]]:
-    """impacted (naming the signals), not impacted, or no data."""
-    impacted = [s.signal for s in signals if s.impacted]
-    if impacted:
-        return "impacted", impacted
-    return ("not impacted" if any(s.impacted is False for s in signals) else "no data"), []
 
 
 def render(result: ImpactResult, budget: int) -> str:
@@ -360,34 +362,35 @@ async def incident_impact(
         metrics = list(target.profile.default_metrics or []) if target.profile else []
         specs += app_signals(AppSelectors.of(target.app_labels, metrics))
     windows = windows_of(lo, hi)
+    spans = {name: align_range(a, b, step) for name, (a, b) in windows.items()}
+    expected = {name: points(b - a, step) for name, (a, b) in spans.items()}
     client = await rt.prometheus(
         datasource or (target.profile.prometheus_datasource if target.profile else None)
     )
     queries = {spec.name: spec.query(matcher, rate_window) for spec in specs}
 
     def fetch(query: str, span: tuple[float, float]) -> Callable[[], Awaitable[QueryData]]:
-        a, b = align_range(span[0], span[1], step)
-        return lambda: client.query_range(query, a, b, step)
+        return lambda: client.query_range(query, span[0], span[1], step)
 
     calls: dict[str, Callable[[], Awaitable[Any]]] = {
-        f"{name} {w}": fetch(query, span) for name, query in queries.items() for w, span in windows.items()
+        f"{name} {w}": fetch(query, span) for name, query in queries.items() for w, span in spans.items()
     }
     alert = target.alert
     if alert is not None:
         calls["chat"] = lambda: chat_questions(rt, alert)
     fetched = await gather(calls)
-    signals = [judge(spec, queries[spec.name], fetched) for spec in specs]
+    signals = [judge(spec, queries[spec.name], fetched, expected) for spec in specs]
     missing = [f"{name}: {reason}" for name, reason in sorted(fetched.failures.items())]
     if not target.host:
         missing.append("host signals: no host known (give host=...)")
     if not target.app_labels:
         missing.append("app signals: no application profile with metric labels (give app=...)")
-    judged, impacted = verdict(signals)
-    status = Status.PARTIAL if fetched.failures else Status.EMPTY if judged == "no data" else Status.OK
+    judged = impact_verdict({s.signal: s.impacted for s in signals})
+    status = Status.PARTIAL if fetched.failures else Status.EMPTY if judged.status == "no data" else Status.OK
     result = ImpactResult(
         status=status,
-        verdict=judged,
-        impacted=impacted,
+        verdict=judged.status,
+        impacted=list(judged.impacted),
         alert_id=target.alert.id if target.alert else None,
         app=target.profile.name if target.profile else None,
         host=target.host,

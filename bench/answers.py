@@ -1,5 +1,7 @@
-"""Answers benchmark: `app_health`'s wall time with its four PromQL queries in parallel, against the
-same queries one after another, and with a warm query cache, against the same real Prometheus.
+"""Answers benchmark: `app_health`'s wall time with its PromQL queries in parallel (six for abc-app:
+up, the error ratio's whole-window figure and series, p95's whole-window figure and series, p99's
+figure), against the same queries one after another, and with a warm query cache, against the same
+real Prometheus.
 
 The bench starts one Prometheus on loopback with the generated world (`build_world`, 168 h so that
 "last 7d" is all data), seeds a SQLite store with the demo profiles, pins the server's clock to the
@@ -9,12 +11,13 @@ one untimed warm-up of each):
 
 - **tool, cold**: the tool through an in-memory MCP client, the query cache off
   (``query_cache_ttl_seconds=0``: the client keeps no cache and shares no in-flight fetch);
-- **parallel, cold**: the tool's four queries (its own `health_queries`, step and range functions)
-  run with its `gather` on the same uncached client, then its `evaluate`; no MCP, no profile lookup;
-- **sequential, cold**: the same four queries awaited one after another, then the same `evaluate`:
+- **parallel, cold**: the tool's queries (its own `health_queries`, step and range functions)
+  run with its `gather` on the same uncached client, then its `health_result`; no MCP, no profile
+  lookup;
+- **sequential, cold**: the same queries awaited one after another, then the same `health_result`:
   the only difference from the row above is concurrency;
 - **tool, warm**: the tool on a second server whose cache is on (the default TTL), asked the
-  same question again: the four answers come from the cache.
+  same question again: every answer comes from the cache.
 
 Before timing, the direct paths' results must equal the tool's structured result, and their
 queries the tool's provenance; after timing, the telemetry counters must show every cold request
@@ -52,7 +55,7 @@ from aiops_mcp.settings import Settings
 from aiops_mcp.store import open_store
 from aiops_mcp.tools.answering import AppSelectors, find_profile, gather, profile_labels, resolution
 from aiops_mcp.tools.arguments import parse_window
-from aiops_mcp.tools.health import MAX_POINTS, HealthResult, evaluate, health_queries
+from aiops_mcp.tools.health import MAX_POINTS, HealthResult, health_queries, health_result, slo_targets
 from bench.core import percentiles
 from bench.record import quiet_logs, save
 
@@ -67,8 +70,8 @@ WARM_TTL_SECONDS = 300.0  # the default, set here so that the environment cannot
 PATHS = ("tool, cold", "parallel, cold", "sequential, cold", "tool, warm")
 LABELS = {
     "tool, cold": "app_health via MCP, cache off",
-    "parallel, cold": "4 queries with gather + evaluate, no cache",
-    "sequential, cold": "4 queries one after another + evaluate, no cache",
+    "parallel, cold": "its queries with gather + health_result, no cache",
+    "sequential, cold": "its queries one after another + health_result, no cache",
     "tool, warm": "app_health via MCP, warm cache",
 }
 
@@ -82,7 +85,7 @@ class Plan:
     """What the tool sends for one question: name -> (PromQL, is_range), the aligned range, step."""
 
     profile: str
-    slos: dict[str, Any]
+    targets: dict[str, float | None]
     queries: dict[str, tuple[str, bool]]
     lo: float
     hi: float
@@ -96,8 +99,9 @@ async def plan(rt: Runtime, time_range: str) -> Plan:
     step, rate_window = resolution(rt, window.seconds, MAX_POINTS)
     lo, hi = align_range(window.start_ts, window.end_ts, step)
     selectors = AppSelectors.of(profile_labels(profile, "metrics"), list(profile.default_metrics or []))
-    queries = health_queries(selectors, rate_window, format_duration(hi - lo))
-    return Plan(profile.name, dict(profile.slos or {}), queries, lo, hi, step)
+    targets = slo_targets(profile.slos or {})
+    queries = health_queries(selectors, rate_window, format_duration(hi - lo), targets)
+    return Plan(profile.name, targets, queries, lo, hi, step)
 
 
 def fetchers(client: PrometheusClient, p: Plan) -> dict[str, Callable[[], Awaitable[QueryData]]]:
@@ -109,16 +113,20 @@ def fetchers(client: PrometheusClient, p: Plan) -> dict[str, Callable[[], Awaita
     return {name: fetch(query, is_range) for name, (query, is_range) in p.queries.items()}
 
 
+def result_of(p: Plan, data: dict[str, QueryData | None], reference: HealthResult) -> HealthResult:
+    return health_result(p.profile, (p.lo, p.hi), data, p.targets, reference.queries, {})
+
+
 async def parallel(client: PrometheusClient, p: Plan, reference: HealthResult) -> HealthResult:
     fetched = await gather(fetchers(client, p))
-    return evaluate(p.profile, {name: fetched.get(name) for name in p.queries}, p.slos, reference.queries)
+    return result_of(p, {name: fetched.get(name) for name in p.queries}, reference)
 
 
 async def sequential(client: PrometheusClient, p: Plan, reference: HealthResult) -> HealthResult:
     data: dict[str, QueryData | None] = {}
     for name, call in fetchers(client, p).items():
         data[name] = await call()
-    return evaluate(p.profile, data, p.slos, reference.queries)
+    return result_of(p, data, reference)
 
 
 async def ask(client: Client, time_range: str) -> HealthResult:
@@ -284,7 +292,7 @@ async def breakdown(url: str, p: Plan, reference: HealthResult) -> dict[str, Any
     evaluate_s = []
     for _ in range(BREAKDOWN_RUNS):
         started = time.perf_counter()
-        evaluate(p.profile, data, p.slos, reference.queries)
+        result_of(p, data, reference)
         evaluate_s.append(time.perf_counter() - started)
     return {"queries": per_query, "evaluate_p50_ms": percentiles(evaluate_s)[0]}
 
@@ -349,13 +357,13 @@ def render(rows: list[dict[str, Any]], notes: dict[str, Any]) -> str:
             f"{parse_ms:.1f} |"
         )
         lines.append(
-            f"| {row['time_range']} | evaluate() | | | | | {row['breakdown']['evaluate_p50_ms']:.1f} |"
+            f"| {row['time_range']} | health_result() | | | | | {row['breakdown']['evaluate_p50_ms']:.1f} |"
         )
     lines += [
         "",
         f"Machine: {notes['cpus']} CPUs, shared by Prometheus (query.max-concurrency "
         f"{notes['prometheus_max_concurrency']}) and this process (one event loop; the client lets "
-        f"{notes['client_max_concurrency']} requests in flight, the tool sends 4).",
+        f"{notes['client_max_concurrency']} requests in flight, the tool sends {notes['queries']}).",
     ]
     others = max(m["cpu_ms_others"] / m["mean_ms"] for row in rows for m in row["paths"].values())
     if others > BUSY_MACHINE:
@@ -402,6 +410,7 @@ async def main() -> None:
                     ]
                 notes = {
                     "cpus": os.cpu_count(),
+                    "queries": len(rows[0]["breakdown"]["queries"]),
                     "prometheus_max_concurrency": await max_concurrency_flag(prometheus.url),
                     "client_max_concurrency": (await cold_rt.prometheus()).config.max_concurrency,
                     "cold_cache_ttl_seconds": cold_settings.query_cache_ttl_seconds,

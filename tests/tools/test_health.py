@@ -1,18 +1,32 @@
-"""app_health through a real MCP client: real Prometheus with the generated world, seeded store."""
+"""app_health through a real MCP client: real Prometheus with the generated world, seeded store.
 
+Expected figures come from the world's ground truth: uptime, the whole day's error ratio and
+latency percentiles (`World.expected_*`), and the short-window latency series recomputed from
+the world's samples (`tests.analysis.world_signals`) for the share of time over the target."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from aiops_mcp.analysis.series import round_sig
-from aiops_mcp.datasources.models import QueryData, Series
+from aiops_mcp.analysis.slo import DEGRADED_MAX_CONSUMED
 from aiops_mcp.demo.backends import free_port
+from aiops_mcp.demo.seed import DEMO_SLOS
+from aiops_mcp.demo.world import World
+from aiops_mcp.query.step import points
 from aiops_mcp.store import ProfileIn
-from aiops_mcp.tools.contract import Provenance
-from aiops_mcp.tools.health import evaluate, render
+from tests.analysis.world_signals import evaluate, latency_ms
 from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
@@ -21,6 +35,7 @@ STEP = timedelta(seconds=15)
 # the incident and lasts until the rate window has left it, so the reported end is late by up
 # to the rate window (plus one step from the window's end convention).
 RATE_WINDOW = timedelta(seconds=30)
+ABC = {"app": "abc-app", "env": "prod", "job": "abc-app"}
 
 
 def at(text: str) -> datetime:
@@ -31,7 +46,34 @@ def windows_of(result: dict[str, Any], signal: str) -> list[dict[str, Any]]:
     return [w for w in result["windows"] if w["signal"] == signal]
 
 
-async def test_abc_app_was_not_healthy_yesterday(prometheus, tmp_path: Path) -> None:
+def slos_of(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in result["slos"]}
+
+
+def time_over(world: World, app: str, q: float, threshold_ms: float, start: datetime, end: datetime) -> float:
+    """Share of the range query's points (15 s step) where the app's 30 s pQ latency exceeds the
+    threshold: evaluated around the app's latency incidents, the only times it can (normal p95 is
+    ~0.22 s, p99 under the 1 s bucket)."""
+    signal = latency_ms(world.selector_of(app), q)
+    over = 0
+    for incident in world.incidents:
+        if incident.app == app and incident.kind == "latency_p95":
+            lo = (incident.start - 10 * STEP).timestamp()
+            hi = (incident.end + 10 * STEP).timestamp()
+            over += sum(1 for v in evaluate(world, signal, lo, hi, 15) if v > threshold_ms)
+    return over / points((end - start).total_seconds(), 15)
+
+
+def expected_verdict(slos: dict[str, dict[str, Any]]) -> str:
+    """The documented rule: all met -> healthy; breaches within 2x budget -> degraded; else unhealthy."""
+    breached = [s for s in slos.values() if s["target"] is not None and s["compliant"] is False]
+    if not breached:
+        return "healthy"
+    severe = any(s["budget_consumed"] > DEGRADED_MAX_CONSUMED for s in breached)
+    return "unhealthy" if severe else "degraded"
+
+
+async def test_abc_app_was_unhealthy_yesterday_by_its_availability(prometheus, tmp_path: Path) -> None:
     world = prometheus.world
     settings = await seeded_settings(tmp_path, prometheus.url, world.end)
     async with connected(settings, now=world.end) as (client, _):
@@ -39,32 +81,80 @@ async def test_abc_app_was_not_healthy_yesterday(prometheus, tmp_path: Path) -> 
     result = raw.structured_content
     assert result is not None and not raw.is_error
     assert result["app"] == "abc-app" and result["status"] == "ok"
-    assert result["verdict"] in {"degraded", "unhealthy"}
-
     start, end = world.yesterday_at(0), world.yesterday_at(24)
+    assert (at(result["start"]), at(result["end"])) == (start, end)
+
     # A 15 s step is the scrape interval: the range query returns every up sample, so exact.
-    expected = 100 * world.expected_uptime("abc-app", start, end)
-    assert result["uptime_percent"] == round_sig(expected)
+    uptime = 100 * world.expected_uptime("abc-app", start, end)
+    assert result["uptime_percent"] == round_sig(uptime)
     assert result["queries"]["up"]["step_seconds"] == 15
+    slos = slos_of(result)
+    target = DEMO_SLOS["availability"]
+    availability = slos["availability"]
+    assert (availability["measured"], availability["target"]) == (round_sig(uptime), target)
+    assert availability["compliant"] is (uptime >= target)
+    assert availability["budget_consumed"] == round_sig((100 - uptime) / (100 - target))
+
+    error_rate = 100 * world.expected_error_ratio("abc-app", start, end)
+    assert slos["error_rate"]["measured"] == pytest.approx(round_sig(error_rate), rel=1e-9)
+    assert slos["error_rate"]["budget_consumed"] == pytest.approx(
+        error_rate / DEMO_SLOS["error_rate"], rel=1e-3
+    )
+    assert slos["error_rate"]["query"] == result["queries"]["error_rate_total"]["query"]
+
+    # Latency: the whole day's percentile of every request; budget = time over target / 5 %.
+    p95 = 1000 * world.expected_quantile(0.95, "abc-app", start, end)
+    assert slos["p95_latency_ms"]["measured"] == pytest.approx(round_sig(p95), rel=1e-9)
+    assert slos["p95_latency_ms"]["compliant"] is (p95 <= DEMO_SLOS["p95_latency_ms"])
+    share = time_over(world, "abc-app", 0.95, DEMO_SLOS["p95_latency_ms"], start, end)
+    assert share > 0
+    assert slos["p95_latency_ms"]["budget_consumed"] == round_sig(share / 0.05)
+    assert slos["p95_latency_ms"]["query"].startswith("histogram_quantile(0.95, sum by (le) (increase(")
+    p99 = slos["p99_latency_ms"]  # measured though the profile sets no target for it
+    assert p99["measured"] == pytest.approx(
+        round_sig(1000 * world.expected_quantile(0.99, "abc-app", start, end))
+    )
+    assert (p99["target"], p99["compliant"], p99["budget_consumed"]) == (None, None, None)
+
+    verdict = expected_verdict(slos)
+    assert result["verdict"] == verdict == "unhealthy"  # 24 of 11,522 up samples down: ~2.08x budget
+    assert "availability" in result["reason"]
 
     incident = world.incident("abc-app-5xx-burst")
     (errors,) = windows_of(result, "error_rate")
     assert abs(at(errors["start"]) - incident.start) <= STEP
     assert timedelta(0) <= at(errors["end"]) - incident.end <= STEP + RATE_WINDOW
     assert errors["peak"] == pytest.approx(100 * incident.peak, rel=0.1)
+    (latency,) = windows_of(result, "p95_latency")
+    assert abs(at(latency["start"]) - world.incident("abc-app-latency").start) <= STEP
 
     (down,) = windows_of(result, "down abc-2:8080")
     outage = world.incident("abc-2-down")
     assert abs(at(down["start"]) - outage.start) <= STEP and abs(at(down["end"]) - outage.end) <= STEP
     assert not windows_of(result, "down abc-1:8080")
-
-    slos = {s["name"]: s for s in result["slos"]}
-    assert slos["availability"]["compliant"] is False
-    error_rate = 100 * world.expected_error_ratio("abc-app", start, end)
-    assert slos["error_rate"]["measured"] == pytest.approx(error_rate, rel=0.02)
-    assert slos["error_rate"]["query"] == result["queries"]["error_rate_total"]["query"]
     text = text_of(raw)
     assert "window error_rate:" in text and "SLO availability:" in text
+    assert "SLO p99_latency_ms: measured" in text and "(no target)" in text
+
+
+async def test_a_p99_target_is_measured_judged_and_windowed(prometheus, tmp_path: Path) -> None:
+    world = prometheus.world
+    strict = ProfileIn(name="abc-p99", service_mappings={"metrics": ABC}, slos={"p99_latency_ms": 900})
+    settings = await seeded_settings(tmp_path, prometheus.url, world.end, strict)
+    async with connected(settings, now=world.end) as (client, _):
+        result = await call(client, "app_health", app="abc-p99")
+    start, end = world.yesterday_at(0), world.yesterday_at(24)
+    p99 = slos_of(result)["p99_latency_ms"]
+    measured = 1000 * world.expected_quantile(0.99, "abc-app", start, end)
+    assert p99["measured"] == pytest.approx(round_sig(measured), rel=1e-9)
+    assert p99["target"] == 900 and p99["compliant"] is (measured <= 900)
+    share = time_over(world, "abc-app", 0.99, 900, start, end)
+    assert share > 0 and p99["budget_consumed"] == round_sig(share / 0.01)
+    assert result["queries"]["p99_latency"]["query"].startswith("histogram_quantile(0.99, sum by (le) (rate(")
+    (window,) = windows_of(result, "p99_latency")
+    assert abs(at(window["start"]) - world.incident("abc-app-latency").start) <= STEP
+    assert result["verdict"] == expected_verdict(slos_of(result))
+    assert "error_ratio" not in result["queries"]  # no error-rate target: no windows to look for
 
 
 async def test_checkout_is_selected_by_service_and_namespace(prometheus, tmp_path: Path) -> None:
@@ -90,18 +180,21 @@ async def test_unknown_app_lists_the_known_ones(prometheus, tmp_path: Path) -> N
     assert "checkuot" in message and message.index("checkout") < message.index("abc-app")
 
 
-async def test_a_quiet_window_is_empty_with_no_verdict_of_health(prometheus, tmp_path: Path) -> None:
+async def test_a_quiet_window_is_empty_and_names_the_window(prometheus, tmp_path: Path) -> None:
     world = prometheus.world
     settings = await seeded_settings(tmp_path, prometheus.url, world.end)
     before = world.start - timedelta(days=3)
+    after = before + timedelta(hours=1)
     async with connected(settings, now=world.end) as (client, _):
         raw = await client.call_tool(
-            "app_health",
-            {"app": "abc-app", "start": before.isoformat(), "end": (before + timedelta(hours=1)).isoformat()},
+            "app_health", {"app": "abc-app", "start": before.isoformat(), "end": after.isoformat()}
         )
-    assert raw.structured_content is not None
-    assert raw.structured_content["status"] == "empty" and raw.structured_content["verdict"] == "no data"
-    assert "no samples for abc-app" in text_of(raw)
+    result = raw.structured_content
+    assert result is not None
+    assert result["status"] == "empty" and result["verdict"] == "no data"
+    assert (at(result["start"]), at(result["end"])) == (before, after)
+    assert f"no samples for abc-app from {result['start']} to {result['end']}" in text_of(raw)
+    assert all(s["measured"] is None for s in result["slos"])
 
 
 async def test_a_prometheus_that_is_down_is_named_within_the_timeout(prometheus, tmp_path: Path) -> None:
@@ -116,49 +209,75 @@ async def test_a_prometheus_that_is_down_is_named_within_the_timeout(prometheus,
 
 async def test_an_app_without_slos_is_measured_without_a_verdict(prometheus, tmp_path: Path) -> None:
     world = prometheus.world
-    bare = ProfileIn(name="staging", service_mappings={"metrics": {"app": "abc-app", "env": "staging"}})
+    bare = ProfileIn(name="abc-bare", service_mappings={"metrics": ABC})
     settings = await seeded_settings(tmp_path, prometheus.url, world.end, bare)
     async with connected(settings, now=world.end) as (client, _):
-        result = await call(client, "app_health", app="staging")
+        result = await call(client, "app_health", app="abc-bare")
     assert result["verdict"] is None and "no SLOs" in result["reason"]
-    assert result["slos"] == [] and result["uptime_percent"] == 100
+    start, end = world.yesterday_at(0), world.yesterday_at(24)
+    slos = slos_of(result)
+    assert list(slos) == ["availability", "error_rate", "p95_latency_ms", "p99_latency_ms"]
+    assert slos["availability"]["measured"] == round_sig(100 * world.expected_uptime("abc-app", start, end))
+    error_rate = 100 * world.expected_error_ratio("abc-app", start, end)
+    assert slos["error_rate"]["measured"] == pytest.approx(round_sig(error_rate), rel=1e-9)
+    for name, q in (("p95_latency_ms", 0.95), ("p99_latency_ms", 0.99)):
+        expected = 1000 * world.expected_quantile(q, "abc-app", start, end)
+        assert slos[name]["measured"] == pytest.approx(round_sig(expected), rel=1e-9)
+    assert all(
+        (s["target"], s["compliant"], s["budget_consumed"]) == (None, None, None) for s in slos.values()
+    )
+    assert [w["signal"] for w in result["windows"]] == ["down abc-2:8080"]
 
 
-def test_a_failed_query_makes_the_result_partial_and_names_it() -> None:
-    series = Series({"instance": "a:1"}, [0.0, 15.0, 30.0], [1.0, 1.0, 1.0])
-    data = {
-        "up": QueryData("matrix", [series]),
-        "error_ratio": QueryData("matrix", []),
-        "error_rate_total": QueryData("vector", []),
-        "p95_latency": None,
-    }
-    queries = {name: Provenance(datasource="prom", datasource_type="prometheus", query=name) for name in data}
-    result = evaluate("a", data, {"availability": 99.9, "p95_latency_ms": 500}, queries)
-    assert result.status == "partial" and result.missing == ["p95_latency"]
-    assert [(s.name, s.compliant) for s in result.slos] == [("availability", True), ("p95_latency_ms", None)]
-    assert result.verdict == "healthy" and "no data for p95_latency_ms" in result.reason
-    assert "missing (query failed): p95_latency" in render(result, "w", 4000)
+@asynccontextmanager
+async def rejecting(upstream: str, marker: str) -> AsyncIterator[str]:
+    """A proxy to a real Prometheus that rejects every query containing `marker` as Prometheus
+    rejects a failed evaluation (422, errorType execution), and forwards the rest."""
+
+    async def forward(request: Request) -> Response:
+        form = dict(await request.form())
+        if marker in str(form.get("query", "")):
+            body = {
+                "status": "error",
+                "errorType": "execution",
+                "error": "query processing would load too many samples",
+            }
+            return JSONResponse(body, status_code=422)
+        async with httpx.AsyncClient(base_url=upstream) as http:
+            reply = await http.post(request.url.path, data={k: str(v) for k, v in form.items()})
+        return Response(reply.content, reply.status_code, media_type="application/json")
+
+    app = Starlette(routes=[Route("/api/v1/{path:path}", forward, methods=["GET", "POST"])])
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(20):
+            while not server.started:  # uvicorn offers no event to wait on  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
 
 
-def test_a_flapping_app_keeps_its_longest_windows_and_counts_the_rest() -> None:
-    # 30 breaches of 15 s and one of 60 s: the result keeps 10 (the 60 s one among them) and says so.
-    times = [15.0 * i for i in range(200)]
-    ratio = [0.05 if i % 4 == 0 and i < 120 else 0.0 for i in range(200)]
-    ratio[150:154] = [0.09] * 4
-    data = {
-        "up": QueryData("matrix", [Series({"instance": "a:1"}, times, [1.0] * 200)]),
-        "error_ratio": QueryData("matrix", [Series({}, times, ratio)]),
-        "error_rate_total": QueryData("vector", [Series({}, [times[-1]], [0.01])]),
-        "p95_latency": QueryData("matrix", []),
-    }
-    queries = {name: Provenance(datasource="prom", datasource_type="prometheus", query=name) for name in data}
-    result = evaluate("a", data, {"error_rate": 1}, queries)
-    error_windows = [w for w in result.windows if w.signal == "error_rate"]
-    assert len(error_windows) == 10 and result.windows_omitted == 21
-    assert any(w.peak == 9 for w in error_windows), "the longest breach is kept"
-    assert [w.start for w in error_windows] == sorted(w.start for w in error_windows)
-    assert result.status == "truncated"
-    assert "21 shorter breach windows left out" in render(result, "w", 4000)
+async def test_a_failing_query_leaves_a_partial_answer_naming_it_and_why(prometheus, tmp_path: Path) -> None:
+    world = prometheus.world
+    async with rejecting(prometheus.url, "histogram_quantile(0.99") as url:
+        settings = await seeded_settings(tmp_path, url, world.end)
+        async with connected(settings, now=world.end) as (client, _):
+            raw = await client.call_tool("app_health", {"app": "abc-app"})
+    result = raw.structured_content
+    assert result is not None and not raw.is_error, text_of(raw)
+    assert result["status"] == "partial"
+    (missing,) = result["missing"]
+    assert missing.startswith("p99_latency_total: ") and "too many samples" in missing
+    slos = slos_of(result)
+    assert slos["p99_latency_ms"]["measured"] is None
+    start, end = world.yesterday_at(0), world.yesterday_at(24)
+    assert slos["availability"]["measured"] == round_sig(100 * world.expected_uptime("abc-app", start, end))
+    assert result["verdict"] == expected_verdict(slos)
+    assert f"missing (query failed) {missing}" in text_of(raw)
 
 
 async def test_the_scrape_interval_setting_sets_the_finest_step(prometheus, tmp_path: Path) -> None:

@@ -171,8 +171,10 @@ class SLOResult:
 
     `margin` is the headroom in the objective's unit (negative when breached). `budget_consumed`
     is how many times over the allowance the measurement went: for a higher-is-better percentage
-    target (availability) the error budget consumed; for a lower-is-better target (latency, error
-    rate) measured / target. It is None when it cannot be measured (no data, zero allowance).
+    target (availability) the error budget consumed (`error_budget`); for a lower-is-better target
+    (the error rate: the failed share over the allowed one) measured / target. Latency percentiles
+    measure their budget in time instead (`aiops_mcp.analysis.health.latency_budget_consumed`).
+    It is None when it cannot be measured (no data, zero allowance).
     """
 
     name: str
@@ -191,8 +193,8 @@ def evaluate_slo(name: str, measured: float | None, target: float, *, higher_is_
     margin = measured - target if higher_is_better else target - measured
     consumed: float | None = None
     if higher_is_better:
-        if target < 100 and 0 <= measured <= 100:
-            consumed = (100 - measured) / (100 - target)
+        if 0 < target <= 100 and 0 <= measured <= 100:
+            consumed = error_budget(target, measured / 100).consumed_fraction
     elif target > 0:
         consumed = measured / target
     return SLOResult(name, measured, target, higher_is_better, margin >= 0, margin, consumed)

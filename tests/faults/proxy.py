@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import socket
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Literal, Self
 from urllib.parse import urlsplit
@@ -35,6 +35,12 @@ class Fault:
     keep: float = 0.5
     """reset: the share of the body sent before the reset (0: right after the headers)."""
     status: int = 503
+    path: str | None = None
+    """Only requests for this path get the fault; the others pass (None: every request)."""
+
+    def on(self, path: str) -> "Fault":
+        """This fault for requests to `path` only, e.g. "/api/v1/metadata"."""
+        return replace(self, path=path)
 
     @classmethod
     def none(cls) -> "Fault":
@@ -118,6 +124,9 @@ class FaultProxy:
             head, body = await _read_request(reader)
             self.requests += 1
             fault = self.fault
+            target = head[0].split(b" ")[1].decode()
+            if fault.path is not None and target.split("?")[0] != fault.path:
+                fault = Fault.none()
             if fault.kind == "blackhole":
                 await reader.read()  # until the client gives up and closes
                 return

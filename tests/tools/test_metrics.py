@@ -9,6 +9,7 @@ import pytest
 from aiops_mcp.analysis.series import round_sig
 from aiops_mcp.demo.backends import free_port
 from aiops_mcp.settings import Settings
+from tests.faults.proxy import Fault, FaultProxy
 from tests.tools.conftest import call, call_error, connected, text_of
 
 pytestmark = pytest.mark.anyio
@@ -156,6 +157,53 @@ async def test_find_metrics_searches_names(prometheus) -> None:
     async with connected(Settings(prometheus_url=prometheus.url)) as (client, _):
         result = await call(client, "prometheus_find_metrics", search="HTTP_request")
     assert set(result["names"]) == names and result["total"] == len(names)
+
+
+async def test_find_metrics_still_lists_names_when_their_descriptions_fail(prometheus) -> None:
+    names = {s.name for s in prometheus.world.series() if "http_request" in s.name}
+    async with (
+        FaultProxy(prometheus.url) as proxy,
+        connected(Settings(prometheus_url=proxy.url)) as (client, _),
+    ):
+        proxy.fault = Fault.answer(503).on("/api/v1/metadata")
+        result = await call(client, "prometheus_find_metrics", search="http_request")
+    assert set(result["names"]) == names
+    assert result["details"] == {}
+    assert result["warnings"][0].startswith("types and help texts unavailable: prometheus:")
+    assert "HTTP 503" in result["warnings"][0]
+
+
+async def test_an_outage_serves_range_and_label_answers_stale_with_their_fetch_time(prometheus) -> None:
+    world = prometheus.world
+    start, end = world.yesterday_at(14, 0), world.yesterday_at(15, 0)
+    args = {
+        "query": 'sum by (app) (rate(http_requests_total{env="prod"}[5m]))',
+        "start": iso(start),
+        "end": iso(end),
+    }
+    async with FaultProxy(prometheus.url) as proxy:
+        settings = Settings(prometheus_url=proxy.url, query_cache_ttl_seconds=0)
+        async with connected(settings, now=world.end) as (client, _):
+            fresh = await call(client, "prometheus_query_range", **args)
+            labels = await call(client, "prometheus_list_labels", label="app")
+            fetched = datetime.now(UTC)
+            proxy.fault = Fault.answer(503)
+            stale_result = await client.call_tool("prometheus_query_range", args)
+            stale_labels = await client.call_tool("prometheus_list_labels", {"label": "app"})
+    assert fresh["series"] and labels["names"]
+    stale = stale_result.structured_content
+    assert not stale_result.is_error and stale is not None
+    assert stale["series"] == fresh["series"] and stale["provenance"]["query"] == fresh["provenance"]["query"]
+    since = datetime.fromisoformat(stale["provenance"]["stale_since"])
+    assert since <= fetched
+    note = stale["warnings"][0]
+    assert note.startswith(f"STALE: served from cache fetched at {stale['provenance']['stale_since']}")
+    assert "datasource prometheus is unavailable" in note and "HTTP 503" in note
+    assert note in text_of(stale_result).splitlines()
+    assert stale_labels.structured_content is not None
+    assert stale_labels.structured_content["names"] == labels["names"]
+    assert stale_labels.structured_content["stale_since"] is not None
+    assert any(line.startswith("STALE: ") for line in text_of(stale_labels).splitlines())
 
 
 async def test_label_values_respect_the_selector(prometheus) -> None:

@@ -6,6 +6,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.models import QueryData
 from aiops_mcp.datasources.stale import collect_stale
 from aiops_mcp.query.errors import QueryInputError
@@ -165,12 +166,18 @@ async def prometheus_find_metrics(
     rt = runtime(ctx)
     client = await rt.prometheus(datasource)
     needle = (search or "").lower()
+    warnings = []
     with collect_stale() as stale:
         matched = [n for n in (await client.metric_names()).items if needle in n.lower()]
-        metadata = (await client.metadata()).items if matched else []
+        try:
+            metadata = (await client.metadata()).items if matched else []
+        except DatasourceError as exc:  # the names are the answer; their descriptions are a bonus
+            metadata = []
+            warnings.append(f"types and help texts unavailable: {exc}")
     described = {m.metric: f"{m.type}: {m.help}" for m in metadata}
     what = "metrics" + (f" matching {search!r}" if search else "")
     result = names_result(client.name, what, matched, limit, described)
+    result.warnings = warnings
     mark_stale(result, stale)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
 

@@ -105,7 +105,7 @@ def test_intent_and_template(question: str, intent: str, template: str | None) -
         ("was node-2 impacted yesterday", "call incident_impact(host='node-2', time_range='yesterday')"),
         ("was abc impacted when the alert fired", "call incident_impact(app='abc-app')"),
         ("which alerts are firing", "read aiops://alerts?status=firing"),
-        ("which alerts fired for abc yesterday", "app_events(app='abc-app', time_range='yesterday')"),
+        ("which alerts fired for abc yesterday", "read aiops://alerts?app=abc-app"),
     ],
 )
 def test_other_tools_are_named_with_their_arguments(question: str, call: str) -> None:

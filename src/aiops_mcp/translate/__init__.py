@@ -6,7 +6,7 @@ been validated; `TranslationError` carries the closest real names when something
 `catalog_from_profiles` builds the `Catalog` from stored profiles' dicts. Pure: no I/O.
 """
 
-from aiops_mcp.translate.catalog import catalog_from_profiles
+from aiops_mcp.translate.catalog import catalog_from_profiles, grounding_labels
 from aiops_mcp.translate.model import AppRef, Catalog, Entities, Intent, Translation, TranslationError
 from aiops_mcp.translate.translator import translate
 
@@ -18,5 +18,6 @@ __all__ = [
     "Translation",
     "TranslationError",
     "catalog_from_profiles",
+    "grounding_labels",
     "translate",
 ]

@@ -1,12 +1,15 @@
 """Building a Catalog from stored profiles, and ranking real names by closeness to a wrong one."""
 
 import difflib
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiops_mcp.translate.model import AppRef, Catalog
 
 SUGGESTIONS_SHOWN = 10
+GROUNDING_LABELS = ("instance", "env", "node", "host", "hostname", "status")
 
 
 def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
@@ -42,6 +45,13 @@ def app_from_profile(profile: Mapping[str, Any]) -> AppRef:
     )
 
 
+def grounding_labels(profiles: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The labels whose live values ground a translation: instances, envs, hosts, HTTP statuses, and
+    every label the profiles' metric mappings select by."""
+    mapped = [name for p in profiles for name in app_from_profile(p).metric_labels]
+    return list(dict.fromkeys((*GROUNDING_LABELS, *mapped)))
+
+
 def catalog_from_profiles(
     profiles: Iterable[Mapping[str, Any]],
     *,
@@ -49,11 +59,16 @@ def catalog_from_profiles(
     label_values: Mapping[str, Iterable[str]] | None = None,
 ) -> Catalog:
     """A Catalog of the given profiles' dicts, with live metric names and label values when known."""
-    return Catalog(
-        apps=tuple(app_from_profile(p) for p in profiles),
-        metric_names=None if metric_names is None else frozenset(metric_names),
-        label_values={k: frozenset(v) for k, v in (label_values or {}).items()},
-    )
+    apps = tuple(app_from_profile(p) for p in profiles)
+    names = None if metric_names is None else frozenset(metric_names)
+    values = {k: frozenset(v) for k, v in (label_values or {}).items()}
+    content = [
+        repr(apps),
+        sorted(names) if names is not None else None,
+        sorted((k, sorted(v)) for k, v in values.items()),
+    ]
+    version = hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()[:16]
+    return Catalog(apps=apps, metric_names=names, label_values=values, version=version)
 
 
 def _labels(value: object) -> dict[str, str]:

@@ -28,11 +28,12 @@ class AppRef:
 @dataclass(frozen=True)
 class Catalog:
     """What exists, grounding the translation: apps, live metric names (None: unknown) and label
-    values (e.g. {"env": {...}, "instance": {...}})."""
+    values (e.g. {"env": {...}, "instance": {...}}); `version` changes whenever any of it does."""
 
     apps: tuple[AppRef, ...]
     metric_names: frozenset[str] | None = None
     label_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    version: str = ""
 
 
 @dataclass(frozen=True)

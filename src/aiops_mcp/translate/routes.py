@@ -56,9 +56,8 @@ def _impact(ex: Extraction, app: AppRef | None, time_range: str) -> Route:
 
 
 def _alerts(ex: Extraction, app: AppRef | None, time_range: str) -> Route:
-    """An app's alerts in a window: app_events (it lists them beside the log counts). Otherwise the
-    alerts resource with the filters it takes (app, severity, status); time and host are the
-    client's to apply."""
+    """The alerts resource with the filters it takes (app, severity, status); time and host are
+    the client's to apply."""
     query: dict[str, str] = {}
     if app is not None:
         query["app"] = app.name
@@ -68,9 +67,6 @@ def _alerts(ex: Extraction, app: AppRef | None, time_range: str) -> Route:
         query["status"] = "resolved"
     elif asks_firing(ex.rest) and not ex.time.time_range:
         query["status"] = "firing"
-    if app is not None and ex.time.time_range is not None:
-        unapplied = {**_scope(ex), **{k: v for k, v in query.items() if k != "app"}}
-        return _call("app_events", {"app": app.name, "time_range": time_range}, unapplied, " (its alerts)")
     uri = f"{ALERTS_URI}?{urlencode(query, quote_via=quote)}" if query else ALERTS_URI
     unapplied = _scope(ex)
     if ex.time.time_range is not None:

@@ -1,4 +1,4 @@
-from aiops_mcp.analysis.logs import clip_line, level_breakdown, level_of
+from aiops_mcp.analysis.logs import clip_line, level_breakdown, level_of, percent_of
 
 
 def test_level_comes_from_labels_first() -> None:
@@ -25,3 +25,7 @@ def test_breakdown_merges_spellings_and_gives_percentages() -> None:
         ("error", 40, 20.0),
         ("unknown", 0, 0.0),
     ]
+
+
+def test_percent_of_rounds_to_two_decimals_and_survives_an_empty_total() -> None:
+    assert (percent_of(1, 3), percent_of(2, 3), percent_of(0, 0)) == (33.33, 66.67, 0.0)

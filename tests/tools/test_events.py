@@ -12,6 +12,7 @@ from aiops_mcp.demo.logs import NS, LogLine, count_levels
 from aiops_mcp.demo.seed import demo_alerts
 from aiops_mcp.demo.world import World
 from aiops_mcp.query.logql import LineFilter, parse_logql, walk
+from aiops_mcp.store import ProfileIn
 from aiops_mcp.store.repositories.alerts import derive_app
 from tests.doubles.loki import LokiDouble
 from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
@@ -73,8 +74,11 @@ async def test_events_of_the_last_24_hours_by_level_with_peak_and_alerts(
         assert peak["count"] == (bucket["error"] if name == "error_peak" else sum(bucket.values()))
 
     expected_alerts = alerts_of(world, "abc-app", start, now)
-    assert result["alerts_total"] == sum(expected_alerts.values()) > 0
+    alerts_total = sum(expected_alerts.values())
+    assert result["alerts_total"] == alerts_total > 0
     assert {a["alertname"]: a["count"] for a in result["alerts"]} == expected_alerts
+    for group in result["alerts"]:
+        assert group["percent"] == round(100 * expected_alerts[group["alertname"]] / alerts_total, 2)
     assert result["alerts_uri"] == "aiops://apps/abc-app/alerts"
     levels = result["queries"]["levels"]["query"]
     assert parse_logql(levels).kind == "metric" and '{app="abc-app",env="prod"}' in levels.replace(", ", ",")
@@ -132,6 +136,23 @@ async def test_loki_down_leaves_the_alerts_and_says_what_is_missing(
     yesterday = alerts_of(world, "abc-app", world.yesterday_at(0), world.yesterday_at(24))
     assert result["alerts_total"] == sum(yesterday.values())
     assert "missing logs:" in text_of(raw)
+
+
+async def test_a_profile_without_log_labels_still_answers_with_its_alerts(
+    world: World, loki: LokiDouble, tmp_path: Path
+) -> None:
+    metrics_only = ProfileIn(name="abc-metrics", service_mappings={"metrics": PROD}, aliases=["abc-app"])
+    settings = await seeded_settings(tmp_path, None, world.end, metrics_only, loki_url=loki.url)
+    async with connected(settings, now=world.end) as (client, _):
+        raw = await client.call_tool("app_events", {"app": "abc-metrics", "time_range": "yesterday"})
+    result = raw.structured_content
+    assert result is not None and not raw.is_error, text_of(raw)
+    assert result["status"] == "partial" and result["log_events"] is None and result["queries"] == {}
+    assert result["missing"] == [
+        "logs: the profile of abc-metrics maps no log labels (service_mappings.logs)"
+    ]
+    assert result["alerts_total"] == 0 and result["alerts_uri"] == "aiops://apps/abc-metrics/alerts"
+    assert "missing logs: the profile of abc-metrics maps no log labels" in text_of(raw)
 
 
 async def test_without_loki_configured_the_answer_is_alerts_only(world: World, tmp_path: Path) -> None:

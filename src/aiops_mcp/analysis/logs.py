@@ -56,6 +56,11 @@ class LevelCount:
     percent: float
 
 
+def percent_of(count: float, total: float) -> float:
+    """`count` as a percentage of `total`, to 2 decimals (0 when the total is 0)."""
+    return round(100 * count / total, 2) if total else 0.0
+
+
 def level_breakdown(counts: Iterable[tuple[str, float]]) -> list[LevelCount]:
     """Counts per normalised level, largest first, with percentages of the total."""
     merged: dict[str, int] = {}
@@ -64,4 +69,4 @@ def level_breakdown(counts: Iterable[tuple[str, float]]) -> list[LevelCount]:
         merged[key] = merged.get(key, 0) + round(count)
     total = sum(merged.values())
     ordered = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
-    return [LevelCount(level, n, round(100 * n / total, 2) if total else 0.0) for level, n in ordered]
+    return [LevelCount(level, n, percent_of(n, total)) for level, n in ordered]

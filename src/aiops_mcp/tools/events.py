@@ -8,24 +8,28 @@ optionally narrowed by a text (``|= "text"``, case-sensitive), and runs in paral
 - a timeline of about 48 buckets ``(t - step, t]`` on multiples of the step (where Loki evaluates
   range queries), from the same aggregation over ``[step]``: the busiest bucket overall and for
   errors. The first and last bucket can reach past the window's edges; the counts by level do not;
-- the alerts stored for the app that started in the window, counted per alertname and severity.
+- the alerts stored for the app that started in the window, counted per alertname and severity,
+  with each group's share of them.
 
-A part that fails (Loki down or not configured, the store unavailable) is named in `missing` and
-the status is partial; the other parts still answer.
+A part that fails (Loki down or not configured, a profile without log labels, the store
+unavailable) is named in `missing` with the reason and the status is partial; the other parts
+still answer.
 """
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from aiops_mcp.analysis.events import bucket_grid, bucket_totals, event_breakdown, timeline_peak
-from aiops_mcp.analysis.logs import normalise_level
+from aiops_mcp.analysis.logs import normalise_level, percent_of
 from aiops_mcp.analysis.series import format_number, round_sig, sparkline
 from aiops_mcp.datasources.loki import LokiClient
 from aiops_mcp.datasources.models import QueryData
+from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.logql import add_line_filter, stream_selector
 from aiops_mcp.query.step import auto_step
 from aiops_mcp.query.timerange import TimeRange
@@ -57,6 +61,7 @@ class AlertGroup(BaseModel):
     alertname: str
     severity: str | None
     count: int
+    percent: float = Field(description="Share of the window's alerts.")
 
 
 class EventsResult(BaseModel):
@@ -98,16 +103,34 @@ def _level(labels: dict[str, str]) -> str:
     return normalise_level(labels.get("level") or labels.get("detected_level") or "unknown")
 
 
-async def _log_parts(
-    client: LokiClient, query: str, window: TimeRange
-) -> tuple[list[tuple[str, float]], QueryData, float, list[float]]:
-    """Counts by level over the window, and the per-level timeline on its bucket grid."""
+@dataclass(frozen=True, slots=True)
+class LogParts:
+    """Counts by level over the window and the per-level timeline on its bucket grid, with the
+    LogQL of each."""
+
+    counts: list[tuple[str, float]]
+    counts_query: str
+    timeline: QueryData
+    timeline_query: str
+    step: float
+    grid: list[float]
+
+
+async def _log_parts(client: LokiClient, query: str, window: TimeRange) -> LogParts:
+    """Both log queries at once; either failing fails the part (its error is raised)."""
     step = auto_step(window.seconds, TIMELINE_BUCKETS + 1, 60)
     grid = bucket_grid(window.start_ts, window.end_ts, step)
     expr = f"sum by ({LEVEL_LABELS}) (count_over_time({query} [{int(step)}s]))"
-    counts, _ = await count_by_level(client, query, window)
-    timeline = await client.query_range(expr, grid[0], grid[-1], step=step)
-    return counts, timeline, step, grid
+    got: Gathered[Any] = await gather(
+        {
+            "counts": partial(count_by_level, client, query, window),
+            "timeline": partial(client.query_range, expr, grid[0], grid[-1], step=step),
+        }
+    )
+    if got.errors:
+        raise got.errors[0]
+    counts, counts_query = got.values["counts"]
+    return LogParts(counts, counts_query, got.values["timeline"], expr, step, grid)
 
 
 def assemble(
@@ -128,14 +151,14 @@ def assemble(
         missing=[f"{name}: {reason}" for name, reason in sorted(parts.failures.items())],
         queries=queries,
     )
-    logs = parts.get("logs")
+    logs: LogParts | None = parts.get("logs")
     if logs is not None:
-        counts, timeline, step, grid = logs
-        breakdown = event_breakdown(counts)
-        series = [list(zip(s.timestamps, s.values, strict=True)) for s in timeline.series]
+        step, grid = logs.step, logs.grid
+        breakdown = event_breakdown(logs.counts)
+        series = [list(zip(s.timestamps, s.values, strict=True)) for s in logs.timeline.series]
         errors = [
             list(zip(s.timestamps, s.values, strict=True))
-            for s in timeline.series
+            for s in logs.timeline.series
             if _level(s.labels) in ERROR_LEVELS
         ]
         totals = bucket_totals(series, grid)
@@ -149,9 +172,12 @@ def assemble(
         result.error_peak = _peak(grid, bucket_totals(errors, grid), step, error_total)
     alerts = parts.get("alerts")
     if alerts is not None:
-        result.alerts_total = sum(group.count for group in alerts)
+        total = sum(group.count for group in alerts)
+        result.alerts_total = total
         result.alerts = [
-            AlertGroup(alertname=g.alertname, severity=g.severity, count=g.count)
+            AlertGroup(
+                alertname=g.alertname, severity=g.severity, count=g.count, percent=percent_of(g.count, total)
+            )
             for g in alerts[:MAX_ALERT_GROUPS]
         ]
         result.alerts_uri = alerts_uri
@@ -184,7 +210,10 @@ def render(result: EventsResult, window: str, budget: int) -> str:
     items = []
     if result.alerts_total is not None:
         header.append(f"alerts started in the window: {result.alerts_total} ({result.alerts_uri})")
-        items += [f"alert {g.alertname} [{g.severity or '-'}]: {g.count}" for g in result.alerts]
+        items += [
+            f"alert {g.alertname} [{g.severity or '-'}]: {g.count} ({format_number(g.percent)} %)"
+            for g in result.alerts
+        ]
     items += [f"query {name}: {p.query}" for name, p in result.queries.items()]
     return answer_text(header, items, budget)
 
@@ -212,26 +241,21 @@ async def app_events(
     loki_name = datasource or profile.loki_datasource
     queries: dict[str, Provenance] = {}
 
-    async def logs() -> tuple[list[tuple[str, float]], QueryData, float, list[float]]:
+    async def logs() -> LogParts:
         if query is None:
-            raise ToolError("the profile maps no log labels (service_mappings.logs)")
+            raise QueryInputError(f"the profile of {profile.name} maps no log labels (service_mappings.logs)")
         client = await rt.loki(loki_name)
         parts = await _log_parts(client, query, window)
-        seconds = max(1, round(window.seconds))
         queries["levels"] = Provenance(
-            datasource=client.name,
-            datasource_type="loki",
-            query=f"sum by ({LEVEL_LABELS}) (count_over_time({query} [{seconds}s]))",
-            time=iso(window.end_ts),
+            datasource=client.name, datasource_type="loki", query=parts.counts_query, time=iso(window.end_ts)
         )
-        step, grid = parts[2], parts[3]
         queries["timeline"] = Provenance(
             datasource=client.name,
             datasource_type="loki",
-            query=f"sum by ({LEVEL_LABELS}) (count_over_time({query} [{int(step)}s]))",
-            start=iso(grid[0]),
-            end=iso(grid[-1]),
-            step_seconds=step,
+            query=parts.timeline_query,
+            start=iso(parts.grid[0]),
+            end=iso(parts.grid[-1]),
+            step_seconds=parts.step,
         )
         return parts
 

@@ -11,8 +11,8 @@ from typing import Any
 import anyio
 import pytest
 
-from aiops_mcp.analysis.budget import estimate_tokens, line_tokens
-from aiops_mcp.datasources.models import QueryData, Series
+from aiops_mcp.analysis.budget import Part, estimate_tokens, json_tokens, line_tokens
+from aiops_mcp.analysis.context import PART_NAMES, Section
 from aiops_mcp.demo.backends import free_port
 from aiops_mcp.demo.logs import NS, LogLine, level_of
 from aiops_mcp.demo.seed import ALERTS, CHAT, demo_alerts
@@ -20,10 +20,9 @@ from aiops_mcp.demo.world import World
 from aiops_mcp.settings import Settings
 from aiops_mcp.store import ProfileIn, open_store
 from aiops_mcp.store.repositories.alerts import derive_app
-from aiops_mcp.tools.answering import Gathered
-from aiops_mcp.tools.context import PART_NAMES, Plan, assemble, build_result, metric_queries
+from aiops_mcp.tools.context import shaped
 from tests.doubles.loki import LokiDouble
-from tests.tools.conftest import call, call_error, connected, seeded_settings, text_of
+from tests.tools.conftest import call_error, connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
 PROD = {"app": "abc-app", "env": "prod"}
@@ -39,8 +38,15 @@ async def alert_ids(settings: Settings, world: World) -> dict[str, int]:
     return {demo.incident: by_fingerprint[demo.fingerprint] for demo, _ in demo_alerts(world.end)}
 
 
-def parts_of(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {part["name"]: part for part in result["parts"]}
+def parts_of(result: dict[str, Any], text: str) -> dict[str, dict[str, Any]]:
+    """Each kept part's structured entry, with its `text` (the lines under its heading) from the text."""
+    heads = [f"## {p['name']} (source: {p['source']})\n" for p in result["parts"]]
+    at = [text.index(head) for head in heads]
+    out = {}
+    for i, part in enumerate(result["parts"]):
+        body_end = at[i + 1] - 1 if i + 1 < len(at) else len(text)
+        out[part["name"]] = part | {"text": text[at[i] + len(heads[i]) : body_end]}
+    return out
 
 
 def figure(text: str, name: str) -> float:
@@ -49,13 +55,23 @@ def figure(text: str, name: str) -> float:
     return float(match.group(1))
 
 
+async def context(client: Any, **arguments: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A context that must succeed: its structured result and its parts (with their text)."""
+    raw = await client.call_tool("investigation_context", arguments)
+    assert raw.structured_content is not None and not raw.is_error, text_of(raw)
+    check_budget(raw.structured_content, text_of(raw), arguments.get("token_budget", 4000))
+    return raw.structured_content, parts_of(raw.structured_content, text_of(raw))
+
+
 def check_budget(result: dict[str, Any], text: str, budget: int) -> None:
+    """The budget covers what is sent: the text and the structured content (which has no text)."""
     status_line = text.split("\n", 1)[0]
+    lines = line_tokens(status_line) + sum(p["tokens"] for p in result["parts"])
     assert result["token_budget"] == budget
-    assert result["tokens_used"] == line_tokens(status_line) + sum(p["tokens"] for p in result["parts"])
-    assert estimate_tokens(text) <= result["tokens_used"] <= budget
-    for part in result["parts"]:
-        assert f"## {part['name']} (source: {part['source']})\n{part['text']}" in text
+    assert estimate_tokens(text) <= lines
+    assert lines + json_tokens(result) <= result["tokens_used"] <= budget
+    assert all("text" not in part for part in result["parts"])
+    assert len(parts_of(result, text)) == len(result["parts"])
 
 
 async def test_the_5xx_burst_context_is_grounded_in_store_metrics_and_logs(
@@ -73,7 +89,7 @@ async def test_the_5xx_burst_context_is_grounded_in_store_metrics_and_logs(
     assert [p["name"] for p in result["parts"]] == list(PART_NAMES)
     assert result["omitted"] == [] and result["missing"] == []
     check_budget(result, text, 4000)
-    parts = parts_of(result)
+    parts = parts_of(result, text)
     burst = next(a for a in ALERTS if a.incident == "abc-app-5xx-burst")
     assert parts["alert"]["source"] == f"aiops://alerts/{burst_id}"
     assert f"ai_analysis: {burst.analysis}" in parts["alert"]["text"]
@@ -140,23 +156,19 @@ async def test_smaller_budgets_drop_the_lowest_priority_parts_first(
     burst_id = (await alert_ids(settings, world))["abc-app-5xx-burst"]
     results = {}
     async with connected(settings, now=world.end) as (client, _):
-        for budget in (500, 800, 1500, 4000):
-            raw = await client.call_tool(
-                "investigation_context", {"alert_id": burst_id, "token_budget": budget}
-            )
-            assert raw.structured_content is not None and not raw.is_error, text_of(raw)
-            check_budget(raw.structured_content, text_of(raw), budget)
-            results[budget] = raw.structured_content
+        for budget in (500, 1000, 2000, 4000):
+            results[budget], _ = await context(client, alert_id=burst_id, token_budget=budget)
     for result in results.values():
         kept = [p["name"] for p in result["parts"]]
         assert kept + result["omitted"] == list(PART_NAMES)  # a prefix kept, the rest omitted
         assert all(not p["truncated"] for p in result["parts"][:-1])  # only the last one cut
-    whole = {b: [p["name"] for p in r["parts"] if not p["truncated"]] for b, r in results.items()}
-    assert whole[500] == ["alert", "profile", "related_alerts"]
-    assert len(whole[500]) < len(whole[800]) < len(whole[1500]) == len(whole[4000]) == len(PART_NAMES)
-    assert results[500]["parts"][-1]["name"] == "metrics" and results[500]["parts"][-1]["lines_dropped"] > 0
-    assert [r["status"] for r in results.values()] == ["truncated", "truncated", "ok", "ok"]
-    assert results[1500]["tokens_used"] == results[4000]["tokens_used"]
+        assert result["status"] == (
+            "truncated" if result["omitted"] or result["parts"][-1]["truncated"] else "ok"
+        )
+    whole = [[p["name"] for p in r["parts"] if not p["truncated"]] for r in results.values()]
+    assert [len(names) for names in whole] == sorted(len(names) for names in whole)  # grows with the budget
+    assert whole[-1] == list(PART_NAMES) and results[4000]["status"] == "ok"
+    assert results[500]["omitted"] and results[500]["parts"][0]["name"] == "alert"
 
 
 async def test_log_lines_are_clipped_to_the_line_limit(prometheus, loki: LokiDouble, tmp_path: Path) -> None:
@@ -166,8 +178,8 @@ async def test_log_lines_are_clipped_to_the_line_limit(prometheus, loki: LokiDou
     )
     burst_id = (await alert_ids(settings, world))["abc-app-5xx-burst"]
     async with connected(settings, now=world.end) as (client, _):
-        result = await call(client, "investigation_context", alert_id=burst_id)
-    for line in parts_of(result)["error_logs"]["text"].splitlines():
+        _, parts = await context(client, alert_id=burst_id)
+    for line in parts["error_logs"]["text"].splitlines():
         logged = line.split(" ", 2)[2]
         assert logged.startswith('level=error msg="database timeout after') and "… [+" in logged
         assert len(logged.split("…")[0]) == 40
@@ -186,8 +198,7 @@ async def test_a_similar_incident_brings_its_analysis_and_its_chats(
         await store.chats.add_message(session.id, "user", "Which dependency slowed checkout down?")
         await store.chats.add_message(session.id, "assistant", "The payment gateway.")
     async with connected(settings, now=world.end) as (client, _):
-        result = await call(client, "investigation_context", alert_id=ids["abc-app-latency"])
-    parts = parts_of(result)
+        _, parts = await context(client, alert_id=ids["abc-app-latency"])
     similar = parts["similar_incidents"]["text"]
     checkout = next(a for a in ALERTS if a.incident == "checkout-latency")
     assert f"aiops://alerts/{ids['checkout-latency']} HighLatency [warning]" in similar
@@ -209,10 +220,10 @@ async def test_an_app_gives_its_newest_alert_or_a_context_without_one(
     settings = await seeded_settings(tmp_path, prometheus.url, world.end, quiet, loki_url=loki.url)
     ids = await alert_ids(settings, world)
     async with connected(settings, now=world.end) as (client, _):
-        checkout = await call(client, "investigation_context", app="checkout service")
-        billing = await call(client, "investigation_context", app="billing")
+        checkout, checkout_parts = await context(client, app="checkout service")
+        billing, billing_parts = await context(client, app="billing")
     assert checkout["alert_id"] == ids["checkout-latency"] and checkout["app"] == "checkout"
-    metrics = parts_of(checkout)["metrics"]["text"]
+    metrics = checkout_parts["metrics"]["text"]
     assert 'service="checkout"' in metrics and "app=" not in metrics
 
     assert billing["alert_id"] is None and billing["status"] == "ok"
@@ -222,7 +233,7 @@ async def test_an_app_gives_its_newest_alert_or_a_context_without_one(
         "related_alerts: no alert",
         "similar_incidents: no alert",
     ]
-    assert "availability 1h: no data" in parts_of(billing)["metrics"]["text"]
+    assert "availability 1h: no data" in billing_parts["metrics"]["text"]
 
 
 async def test_an_alert_without_an_app_has_no_profile_and_says_so(
@@ -232,7 +243,7 @@ async def test_an_alert_without_an_app_has_no_profile_and_says_so(
     settings = await seeded_settings(tmp_path, prometheus.url, world.end, loki_url=loki.url)
     ids = await alert_ids(settings, world)
     async with connected(settings, now=world.end) as (client, _):
-        result = await call(client, "investigation_context", alert_id=ids["node-1-cpu"])
+        result, parts = await context(client, alert_id=ids["node-1-cpu"])
     no_app = f"alert {ids['node-1-cpu']} has no app label"
     assert result["status"] == "ok" and result["app"] is None
     assert result["missing"] == [
@@ -243,10 +254,7 @@ async def test_an_alert_without_an_app_has_no_profile_and_says_so(
     ]
     assert [p["name"] for p in result["parts"]] == ["alert", "similar_incidents", "chat_history"]
     # Same instance (node-1:9100), started no later: the memory alert.
-    assert (
-        f"aiops://alerts/{ids['node-1-memory']} NodeLowMemory"
-        in parts_of(result)["similar_incidents"]["text"]
-    )
+    assert f"aiops://alerts/{ids['node-1-memory']} NodeLowMemory" in parts["similar_incidents"]["text"]
 
 
 async def test_bad_requests_are_clear_errors(prometheus, tmp_path: Path) -> None:
@@ -274,6 +282,7 @@ async def test_prometheus_down_and_no_loki_leave_a_partial_context(tmp_path: Pat
     result, text = raw.structured_content, text_of(raw)
     assert result is not None and not raw.is_error, text
     assert result["status"] == "partial"
+    check_budget(result, text, 4000)
     missing = {reason.split(":")[0]: reason for reason in result["missing"]}
     assert set(missing) == {"metrics", "error_logs"}
     assert "no loki datasource is configured" in missing["error_logs"]
@@ -287,16 +296,19 @@ async def test_prometheus_down_and_no_loki_leave_a_partial_context(tmp_path: Pat
     assert text.startswith(f"alert {burst_id} HighErrorRate (abc-app) [partial]; missing metrics: ")
 
 
-def test_a_failed_metric_query_is_missing_and_the_others_stay() -> None:
-    queries = metric_queries({"app": "x"}, [])
-    plan = Plan(None, None, "x", end=3600.0, log_start=0.0, queries=queries)
-    answered = {"availability 1h": QueryData("vector", [Series({}, [3600.0], [0.5])])}
-    got: Gathered[Any] = Gathered(values={"metrics": ("prom", answered, {"error_ratio 7d": "rejected"})})
-    parts, failures = assemble(plan, got, 500)
-    assert failures == {"metrics error_ratio 7d": "rejected"}
-    ((metrics, source),) = parts
-    assert metrics.lines == (f"availability 1h: 50 %; query: {queries['availability 1h'][0]}",)
-    assert source == "PromQL on prom at 1970-01-01T01:00:00Z"
-    result, text = build_result("x", parts, ["metrics error_ratio 7d: rejected"], True, 500, (None, "x"))
-    assert result.status == "partial"
-    assert text.startswith("x [partial]; missing metrics error_ratio 7d: rejected\n## metrics")
+def test_the_budget_holds_the_text_and_the_structured_content_together() -> None:
+    sections = [
+        Section(
+            Part(name, f"## {name} (source: src {name})", tuple(f"{name} line {i} " * 8 for i in range(60))),
+            f"src {name}",
+        )
+        for name in PART_NAMES
+    ]
+    missing = ["error_logs: the profile maps no log labels (service_mappings.logs)"]
+    for budget in (500, 900, 2000, 8000, 32_000):
+        result, text = shaped("alert 1 X (x)", sections, missing, False, budget, (1, "x"))
+        sent = estimate_tokens(text) + json_tokens(result.model_dump(mode="json"))
+        assert sent <= result.tokens_used <= budget, budget
+        assert result.parts and result.parts[0].name == "alert"
+        assert [p.name for p in result.parts] + result.omitted == list(PART_NAMES)
+    assert result.status == "ok" and not result.omitted

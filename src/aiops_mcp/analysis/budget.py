@@ -15,9 +15,11 @@ a part whose title does not fit is omitted. Every part after the first one cut i
 lower-priority part never takes room a higher-priority one needed.
 """
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 BYTES_PER_TOKEN = 4
 CUT_MARK = "..."
@@ -123,3 +125,8 @@ def pack(parts: Sequence[Part], budget: int, note: Callable[[int], str] = droppe
         kept.append(Packed(part.name, part.title, lines, dropped, tokens))
         left -= tokens
     return Packing(tuple(kept), tuple(omitted), sum(p.tokens for p in kept))
+
+
+def json_tokens(value: Any) -> int:
+    """Estimated tokens of `value` sent as compact JSON (as structured content travels)."""
+    return estimate_tokens(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

@@ -33,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any, Literal, Self, TypeVar
 
@@ -214,7 +215,7 @@ class BackendClient:
         started = time.monotonic()
 
         async def fetch() -> tuple[T, int]:
-            reply = await self._send(method, path, params, headers, accept)
+            reply = await self._through_breaker(partial(self._send, method, path, params, headers, accept))
             try:
                 result = parse(reply)
             except DatasourceError:
@@ -318,18 +319,11 @@ class BackendClient:
 
     # -- sending with retries ------------------------------------------------------------------
 
-    async def _send(
-        self,
-        method: Method,
-        path: str,
-        params: Params | None,
-        headers: Mapping[str, str] | None,
-        accept: Collection[int],
-    ) -> Reply:
-        """Send through the circuit breaker: an answer closes it, no answer counts against it."""
+    async def _through_breaker(self, send: Callable[[], Awaitable[Reply]]) -> Reply:
+        """`send()` if the circuit breaker admits it: an answer closes it, no answer counts against it."""
         probe = self._breaker.admit()
         try:
-            reply = await self._send_with_retries(method, path, params, headers, accept)
+            reply = await send()
         except DatasourceUnavailable as exc:
             self._breaker.failure(exc.message, probe)
             raise
@@ -342,7 +336,7 @@ class BackendClient:
         self._breaker.success()
         return reply
 
-    async def _send_with_retries(
+    async def _send(
         self,
         method: Method,
         path: str,

@@ -5,6 +5,7 @@ The server's query cache is off for latency rows (otherwise we would be timing a
 """
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,12 @@ async def timed(call: Callable[[], Awaitable[Any]], n: int = CALLS) -> list[floa
     return samples
 
 
+def same_code() -> dict[str, str]:
+    """The environment that makes a spawned `python -m aiops_mcp` import the code this process runs."""
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": path} if path else {}
+
+
 def stdio_params(prometheus_url: str) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
@@ -53,6 +60,7 @@ def stdio_params(prometheus_url: str) -> StdioServerParameters:
             "PROMETHEUS_URL": prometheus_url,
             "QUERY_CACHE_TTL_SECONDS": "0",
             "AIOPS_MCP_LOG_LEVEL": "WARNING",
+            **same_code(),
         },
     )
 
@@ -83,12 +91,12 @@ async def latency_rows(url: str, at: str) -> list[dict[str, Any]]:
     return rows
 
 
-async def startup_seconds(url: str) -> list[float]:
-    """Spawn the server over stdio and time until the first tools/list answer."""
+async def startup_seconds(connect: Callable[[], Client], n: int = STARTS) -> list[float]:
+    """Spawn a server (`connect()`: a stdio `Client`) `n` times, timing each to its first tools/list."""
     samples = []
-    for _ in range(STARTS):
+    for _ in range(n):
         started = time.perf_counter()
-        async with Client(stdio_params(url)) as client:
+        async with connect() as client:
             await client.list_tools()
             samples.append(time.perf_counter() - started)
     return samples
@@ -165,7 +173,7 @@ async def main() -> None:
         prometheus = start_prometheus(world, Path(tmp))
         try:
             latency = await latency_rows(prometheus.url, world.end.isoformat())
-            startup = await startup_seconds(prometheus.url)
+            startup = await startup_seconds(lambda: Client(stdio_params(prometheus.url)))
             size = await size_row(prometheus.url, world.end - timedelta(hours=24), world.end)
         finally:
             prometheus.stop()

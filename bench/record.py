@@ -29,10 +29,17 @@ def quiet_logs() -> None:
 
 
 def save(name: str, table: str, measured: dict[str, Any]) -> None:
-    """Print `table`; write `results/<name>.md` and `results/<name>.json` with the machine described."""
+    """Print `table`; write `results/<name>.md` and `results/<name>.json`, both saying when and on what."""
     print(table)
     RESULTS.mkdir(exist_ok=True)
-    machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
-    record = {"when": datetime.now(UTC).replace(microsecond=0).isoformat(), "machine": machine, **measured}
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": [round(n, 2) for n in os.getloadavg()],  # a busy machine inflates every figure
+    }
+    when = datetime.now(UTC).replace(microsecond=0).isoformat()
+    record = {"when": when, "machine": machine, **measured}
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / f"{name}.md").write_text(table + "\n")
+    described = ", ".join(f"{key} {value}" for key, value in machine.items())
+    (RESULTS / f"{name}.md").write_text(f"{table}\n\nMeasured {when} on {described}.\n")

@@ -121,8 +121,18 @@ def ours_http(prometheus_url: str, scratch: Path) -> contextlib.AbstractContextM
 
 @dataclass
 class Tally:
-    """What the sessions saw: one latency per successful call, and the failures."""
+    """What the sessions saw: connect times, one latency per successful call, and the failures.
 
+    Every session connects first; the timed window opens when the last one has (`go`), so
+    throughput counts calls, not handshakes.
+    """
+
+    sessions: int
+    seconds: float
+    go: anyio.Event = field(default_factory=anyio.Event)
+    until: float = 0.0
+    arrivals: int = 0
+    connects: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     first_error: str | None = None
@@ -130,6 +140,15 @@ class Tally:
     def fail(self, reason: str) -> None:
         self.errors += 1
         self.first_error = self.first_error or reason[:300]
+
+    def arrived(self, seconds: float | None) -> None:
+        """A session connected (after `seconds`) or failed to (None); the last one opens the window."""
+        if seconds is not None:
+            self.connects.append(seconds)
+        self.arrivals += 1
+        if self.arrivals == self.sessions:
+            self.until = time.monotonic() + self.seconds
+            self.go.set()
 
 
 def connect(url: str, token: str | None) -> Client:
@@ -142,14 +161,15 @@ def connect(url: str, token: str | None) -> Client:
     return Client(streamable_http_client(url, http_client=http))
 
 
-async def session(
-    url: str, token: str | None, mix: Sequence[Call], offset: int, until: float, tally: Tally
-) -> None:
-    """One session: the mix in order from `offset`, over and over, until the monotonic time `until`."""
+async def session(url: str, token: str | None, mix: Sequence[Call], offset: int, tally: Tally) -> None:
+    """One session: connect, wait for the others, then the mix in order from `offset`, over and over."""
+    started = time.perf_counter()
     try:
         async with connect(url, token) as client:
+            tally.arrived(time.perf_counter() - started)
+            await tally.go.wait()
             i = offset
-            while time.monotonic() < until:
+            while time.monotonic() < tally.until:
                 name, args = mix[i % len(mix)]
                 i += 1
                 started = time.perf_counter()
@@ -165,6 +185,8 @@ async def session(
                     tally.latencies.append(time.perf_counter() - started)
     except Exception as exc:  # the session itself failed (connect, handshake)
         tally.fail(f"session: {type(exc).__name__}: {exc}")
+        if not tally.go.is_set():
+            tally.arrived(None)
 
 
 async def run_load(
@@ -177,15 +199,15 @@ async def run_load(
     server: ServerProcess | None = None,
 ) -> dict[str, Any]:
     """`sessions` concurrent sessions for `seconds`; the figures, and the server's memory when known."""
-    tally = Tally()
+    tally = Tally(sessions, seconds)
     before = server.memory() if server else {}
     peak_rss = before.get("rss", 0)
-    started = time.monotonic()
-    until = started + seconds
     async with anyio.create_task_group() as tasks:
         for n in range(sessions):
-            tasks.start_soon(session, url, token, mix, n, until, tally)
-        while server and time.monotonic() < until:
+            tasks.start_soon(session, url, token, mix, n, tally)
+        await tally.go.wait()
+        started = time.monotonic()
+        while server and time.monotonic() < tally.until:
             peak_rss = max(peak_rss, server.memory().get("rss", 0))
             await anyio.sleep(0.2)
     elapsed = time.monotonic() - started
@@ -193,6 +215,7 @@ async def run_load(
     row: dict[str, Any] = {
         "sessions": sessions,
         "seconds": round(elapsed, 1),
+        "connect_p95_ms": percentiles(tally.connects)[1] if tally.connects else float("nan"),
         "calls": len(tally.latencies),
         "errors": tally.errors,
         "first_error": tally.first_error,
@@ -215,13 +238,15 @@ def mib(n_bytes: int) -> float:
 
 def render(rows: Sequence[dict[str, Any]], title: str) -> str:
     lines = [
-        f"| {title} | sessions | calls | calls/s | p50 ms | p95 ms | errors | server RSS MiB, start → peak |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| {title} | sessions | connect p95 ms | calls | calls/s | p50 ms | p95 ms | errors "
+        "| server RSS MiB, start → peak |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         memory_text = f"{r['rss_before_mib']} → {r['rss_peak_mib']}" if "rss_peak_mib" in r else "-"
         lines.append(
-            f"| {r['server']} | {r['sessions']} | {r['calls']} | {r['throughput_per_s']:.1f} | "
+            f"| {r['server']} | {r['sessions']} | {r['connect_p95_ms']:.0f} | {r['calls']} | "
+            f"{r['throughput_per_s']:.1f} | "
             f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['errors']} | {memory_text} |"
         )
     errors = [

@@ -4,20 +4,19 @@ Expected figures come from the world's ground truth: uptime, the whole day's err
 latency percentiles (`World.expected_*`), and the short-window latency series recomputed from
 the world's samples (`tests.analysis.world_signals`) for the share of time over the target."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import anyio
-import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from aiops_mcp.analysis.series import round_sig
 from aiops_mcp.analysis.slo import DEGRADED_MAX_CONSUMED
@@ -229,41 +228,54 @@ async def test_an_app_without_slos_is_measured_without_a_verdict(prometheus, tmp
     assert [w["signal"] for w in result["windows"]] == ["down abc-2:8080"]
 
 
-@asynccontextmanager
-async def rejecting(upstream: str, marker: str) -> AsyncIterator[str]:
+@contextmanager
+def rejecting(upstream: str, marker: str) -> Iterator[str]:
     """A proxy to a real Prometheus that rejects every query containing `marker` as Prometheus
-    rejects a failed evaluation (422, errorType execution), and forwards the rest."""
+    rejects a failed evaluation (422, errorType execution), and forwards the rest unchanged."""
 
-    async def forward(request: Request) -> Response:
-        form = dict(await request.form())
-        if marker in str(form.get("query", "")):
-            body = {
-                "status": "error",
-                "errorType": "execution",
-                "error": "query processing would load too many samples",
-            }
-            return JSONResponse(body, status_code=422)
-        async with httpx.AsyncClient(base_url=upstream) as http:
-            reply = await http.post(request.url.path, data={k: str(v) for k, v in form.items()})
-        return Response(reply.content, reply.status_code, media_type="application/json")
+    class Proxy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if marker in parse_qs(body.decode()).get("query", [""])[0]:
+                status, reply = (
+                    422,
+                    json.dumps(
+                        {
+                            "status": "error",
+                            "errorType": "execution",
+                            "error": "query processing would load too many samples",
+                        }
+                    ).encode(),
+                )
+            else:
+                forwarded = urllib.request.Request(
+                    upstream + self.path, data=body, headers={"Content-Type": self.headers["Content-Type"]}
+                )
+                with urllib.request.urlopen(forwarded, timeout=30) as answer:
+                    status, reply = answer.status, answer.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
 
-    app = Starlette(routes=[Route("/api/v1/{path:path}", forward, methods=["GET", "POST"])])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(server.serve)
-        with anyio.fail_after(20):
-            while not server.started:  # uvicorn offers no event to wait on  # noqa: ASYNC110
-                await anyio.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
+        def log_message(self, *_: object) -> None:  # quiet: stderr belongs to the test run
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 async def test_a_failing_query_leaves_a_partial_answer_naming_it_and_why(prometheus, tmp_path: Path) -> None:
     world = prometheus.world
-    async with rejecting(prometheus.url, "histogram_quantile(0.99") as url:
+    with rejecting(prometheus.url, "histogram_quantile(0.99") as url:
         settings = await seeded_settings(tmp_path, url, world.end)
         async with connected(settings, now=world.end) as (client, _):
             raw = await client.call_tool("app_health", {"app": "abc-app"})

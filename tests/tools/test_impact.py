@@ -35,6 +35,15 @@ def by_signal(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["signal"]: s for s in result["signals"]}
 
 
+async def impact_during(settings: Settings, world: World, incident: str, **target: str) -> dict[str, Any]:
+    """incident_impact for `target` (an app and/or a host) over a world incident's window."""
+    window = world.incident(incident)
+    async with connected(settings, now=world.end) as (client, _):
+        return await call(
+            client, "incident_impact", start=window.start.isoformat(), end=window.end.isoformat(), **target
+        )
+
+
 def memory_used(world: World, host: str, start: datetime, end: datetime) -> list[float]:
     """100 * (1 - available / total) at every sample of [start, end]."""
     (available,) = world.select("node_memory_MemAvailable_bytes", {"instance": host})
@@ -106,15 +115,7 @@ async def test_an_instance_outage_impacts_its_availability_not_the_host(promethe
 async def test_checkout_latency_by_app_and_window_is_latency_only(prometheus, tmp_path: Path) -> None:
     world = prometheus.world
     settings = await seeded_settings(tmp_path, prometheus.url, world.end)
-    incident = world.incident("checkout-latency")
-    async with connected(settings, now=world.end) as (client, _):
-        result = await call(
-            client,
-            "incident_impact",
-            app="checkout",
-            start=incident.start.isoformat(),
-            end=incident.end.isoformat(),
-        )
+    result = await impact_during(settings, world, "checkout-latency", app="checkout")
     assert result["alert_id"] is None and result["ai_analysis"] is None and result["host"] == "node-2"
     assert result["impacted"] == ["latency_p95"]
     for signal in result["signals"]:
@@ -125,10 +126,7 @@ async def test_a_host_and_a_window_without_an_app_judge_the_host(prometheus, tmp
     world = prometheus.world
     settings = await seeded_settings(tmp_path, prometheus.url, world.end)
     burst = world.incident("node-1-cpu")
-    async with connected(settings, now=world.end) as (client, _):
-        result = await call(
-            client, "incident_impact", host="node-1", start=burst.start.isoformat(), end=burst.end.isoformat()
-        )
+    result = await impact_during(settings, world, "node-1-cpu", host="node-1")
     assert (result["alert_id"], result["app"], result["host"]) == (None, None, "node-1")
     assert result["status"] == "ok" and set(result["impacted"]) == HOST_SIGNALS
     assert {s["signal"] for s in result["signals"]} == HOST_SIGNALS
@@ -154,15 +152,7 @@ async def test_a_signal_without_data_is_missing_never_zero(prometheus, tmp_path:
         name="abc-staging", service_mappings={"metrics": {"app": "abc-app", "env": "staging"}}
     )
     settings = await seeded_settings(tmp_path, prometheus.url, world.end, staging)
-    burst = world.incident("abc-app-5xx-burst")
-    async with connected(settings, now=world.end) as (client, _):
-        result = await call(
-            client,
-            "incident_impact",
-            app="abc-staging",
-            start=burst.start.isoformat(),
-            end=burst.end.isoformat(),
-        )
+    result = await impact_during(settings, world, "abc-app-5xx-burst", app="abc-staging")
     latency = by_signal(result)["latency_p95"]  # the staging twin exports no latency histogram
     assert (latency["status"], latency["peak"], latency["impacted"]) == ("missing", None, None)
     assert "host signals: no host known" in " ".join(result["missing"])

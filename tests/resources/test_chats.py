@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from aiops_mcp.resources.chats import SESSIONS_PER_PAGE
+from aiops_mcp.store import ProfileIn
 from tests.resources.test_alerts import client_and_store, read, read_error, seed
 
 pytestmark = pytest.mark.anyio
@@ -62,3 +64,33 @@ async def test_unknown_sessions_and_bad_cursors_are_named(tmp_path: Path) -> Non
     assert "chat session '42' not found" in missing and "aiops://alerts/{alert_id}/chats" in missing
     assert "cursor" in bad_cursor
     assert "alert '7' not found" in no_alert
+
+
+async def test_every_session_is_listed_newest_first_in_bounded_pages(tmp_path: Path) -> None:
+    async with client_and_store(tmp_path) as (client, store, _):
+        await store.profiles.save(ProfileIn.model_validate({"name": "abc-app", "aliases": ["abc"]}))
+        [alert_id] = await seed(store, 1)
+        made = []
+        for i in range(SESSIONS_PER_PAGE + 10):
+            app = "abc-app" if i % 3 == 0 else None  # a page's chats may name no app
+            made.append(
+                await store.chats.create_session(
+                    app=app, title=f"chat {i}", alert_id=alert_id if i == 7 else None
+                )
+            )
+        first = await read(client, "aiops://chats")
+        second = await read(client, first["next"])
+        by_alias = await read(client, "aiops://chats?app=abc")
+        bad = await read_error(client, "aiops://chats?cursor=x")
+    newest_first = [s.id for s in reversed(made)]
+    assert [s["id"] for s in first["sessions"]] == newest_first[:SESSIONS_PER_PAGE]
+    assert first["more"] is True and first["next"] == f"aiops://chats?cursor={SESSIONS_PER_PAGE}"
+    assert [s["id"] for s in second["sessions"]] == newest_first[SESSIONS_PER_PAGE:]
+    assert (second["more"], second["next"], second["offset"]) == (False, None, SESSIONS_PER_PAGE)
+    seventh = next(s for s in first["sessions"] + second["sessions"] if s["title"] == "chat 7")
+    assert (
+        seventh["alert"] == f"aiops://alerts/{alert_id}" and seventh["uri"] == f"aiops://chats/{made[7].id}"
+    )
+    assert by_alias["filters"] == {"app": "abc-app"}
+    assert [s["id"] for s in by_alias["sessions"]] == [s.id for s in reversed(made) if s.app == "abc-app"]
+    assert "cursor" in bad

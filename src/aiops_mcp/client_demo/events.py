@@ -42,8 +42,24 @@ class ToolFinished:
         """The PromQL/LogQL this result says it ran (empty for an error)."""
         return [] if self.is_error else queries_in(self.structured)
 
+    @property
+    def subject(self) -> dict[str, Any]:
+        """The application (`app`) and alert (`alert_id`) a successful result is about, when it names
+        them: the result's own fields first (the names it resolved), then the call's arguments."""
+        if self.is_error:
+            return {}
+        found: dict[str, Any] = {}
+        for source in (self.structured or {}, self.arguments):
+            app, alert = source.get("app"), source.get("alert_id")
+            if isinstance(app, str) and app:
+                found.setdefault("app", app)
+            if isinstance(alert, int) or (isinstance(alert, str) and alert.isdigit()):
+                found.setdefault("alert_id", int(alert))
+        return found
+
     def record(self) -> dict[str, Any]:
-        """What is kept of the call with the answer it served (in the store's chat messages)."""
+        """What is kept of the call with the answer it served (in the store's chat messages), with
+        the app and alert it was about when it names them."""
         return {
             "id": self.call_id,
             "name": self.name,
@@ -51,6 +67,7 @@ class ToolFinished:
             "is_error": self.is_error,
             "seconds": self.seconds,
             "queries": self.queries,
+            **self.subject,
         }
 
 

@@ -1,11 +1,13 @@
 """Chat sessions of the AIOps chat, as resources a model reads by URI.
 
+aiops://chats{?app,cursor}              every session, newest first, 50 a page (optionally one app's)
 aiops://chats/{session_id}{?cursor}     one session and its messages in order, 100 a page
 aiops://alerts/{alert_id}/chats         the sessions about one alert, oldest first
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
@@ -13,7 +15,13 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from aiops_mcp.resources.alerts import require_alert
 from aiops_mcp.resources.common import clip, iso, offset_of, reading, to_json
 
+if TYPE_CHECKING:
+    from aiops_mcp.store import Store
+    from aiops_mcp.store.models import ChatSession
+
+CHATS = "aiops://chats"
 MESSAGES_PER_PAGE = 100
+SESSIONS_PER_PAGE = 50
 SESSIONS_LIMIT = 100
 TOOL_CALLS_CHARS = 2_000
 
@@ -26,6 +34,56 @@ def _tool_calls(calls: list[Any] | None) -> Any:
     return calls if len(text) <= TOOL_CALLS_CHARS else {"cut": f"{len(calls)} tool calls, {len(text)} chars"}
 
 
+def _session_summary(session: "ChatSession") -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "uri": f"aiops://chats/{session.id}",
+        "title": session.title,
+        "app": session.app,
+        "alert": f"aiops://alerts/{session.alert_id}" if session.alert_id is not None else None,
+        "created_at": iso(session.created_at),
+    }
+
+
+async def recent_chats(ctx: Context, app: str | None = None, cursor: str | None = None) -> str:
+    """Every chat session, newest first, optionally one app's, as JSON."""
+    offset = offset_of(cursor)
+    async with reading(ctx) as store:
+        name = app
+        if app:
+            profile = await store.profiles.find(app)
+            name = profile.name if profile is not None else app
+        page = await _recent_sessions(store, name, offset, SESSIONS_PER_PAGE + 1)
+    more = len(page) > SESSIONS_PER_PAGE
+    following = {"app": name, "cursor": str(offset + SESSIONS_PER_PAGE)}
+    return to_json(
+        {
+            "filters": {"app": name} if name else {},
+            "offset": offset,
+            "sessions": [_session_summary(s) for s in page[:SESSIONS_PER_PAGE]],
+            "more": more,
+            "next": f"{CHATS}?{urlencode({k: v for k, v in following.items() if v}, quote_via=quote)}"
+            if more
+            else None,
+        }
+    )
+
+
+async def _recent_sessions(store: "Store", app: str | None, offset: int, limit: int) -> list["ChatSession"]:
+    """A page of sessions, newest first. ChatRepository lists sessions only per alert, or per app
+    without paging; until it offers this listing, it is read here through the store's engine."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from aiops_mcp.store.models import ChatSession
+
+    statement = select(ChatSession).order_by(ChatSession.created_at.desc(), ChatSession.id.desc())
+    if app:
+        statement = statement.where(ChatSession.app == app)
+    async with AsyncSession(store.engine, expire_on_commit=False) as session:
+        return list((await session.scalars(statement.offset(offset).limit(limit))).all())
+
+
 async def chat_session(session_id: str, ctx: Context, cursor: str | None = None) -> str:
     """One chat session and a page of its messages, as JSON."""
     offset = offset_of(cursor)
@@ -33,7 +91,7 @@ async def chat_session(session_id: str, ctx: Context, cursor: str | None = None)
         session = await store.chats.get_session(int(session_id)) if session_id.isdigit() else None
         if session is None:
             raise ResourceNotFoundError(
-                f"chat session {session_id!r} not found; session ids are listed by "
+                f"chat session {session_id!r} not found; session ids are listed by aiops://chats, "
                 "aiops://alerts/{alert_id}/chats and in the `chat_sessions` of aiops://alerts/{alert_id}"
             )
         messages = await store.chats.messages(session.id)
@@ -71,22 +129,24 @@ async def alert_chats(alert_id: str, ctx: Context) -> str:
         {
             "alert": f"aiops://alerts/{alert.id}",
             "sessions_total": len(sessions),
-            "sessions": [
-                {
-                    "id": s.id,
-                    "uri": f"aiops://chats/{s.id}",
-                    "title": s.title,
-                    "app": s.app,
-                    "created_at": iso(s.created_at),
-                }
-                for s in sessions[:SESSIONS_LIMIT]
-            ],
+            "sessions": [_session_summary(s) for s in sessions[:SESSIONS_LIMIT]],
             "more": len(sessions) > SESSIONS_LIMIT,
         }
     )
 
 
 def register(server: MCPServer) -> None:
+    server.resource(
+        "aiops://chats{?app,cursor}",
+        name="recent_chats",
+        title="Chat sessions",
+        description=(
+            "Every AIOps chat session, newest first, 50 a page, as JSON: id, uri, title, app, alert "
+            "(URI), created_at; `next` is the URI of the following page (null on the last). Optional "
+            "filter: app (a name or alias). Read it to find earlier conversations, then aiops://chats/{id}."
+        ),
+        mime_type="application/json",
+    )(recent_chats)
     server.resource(
         "aiops://chats/{session_id}{?cursor}",
         name="chat_session",

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 import anyio
 import uvicorn
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -30,7 +31,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from aiops_mcp.client_demo.events import Answer, Event, Notice, Token, ToolFinished, ToolStarted
+from aiops_mcp.client_demo.host import HostDisconnected
 from aiops_mcp.store import Store
+from aiops_mcp.store.models import ChatSession as ChatSessionRow
 
 logger = logging.getLogger(__name__)
 
@@ -59,20 +62,50 @@ class ChatRecorder(Protocol):
 
 class StoreRecorder:
     """Records a conversation in the store's chats: the session is created on the first message,
-    titled with it (clipped); every message after goes to that session."""
+    titled with it (clipped); every message after goes to that session. The session takes the app
+    and the alert of the first tool calls that name them (`ToolFinished.subject`), so it is listed
+    under that app (aiops://chats?app=...) and that alert (aiops://alerts/{id}/chats)."""
 
-    def __init__(self, store: Store, *, app: str | None = None) -> None:
+    def __init__(self, store: Store, *, app: str | None = None, alert_id: int | None = None) -> None:
         self.store = store
         self.app = app
+        self.alert_id = alert_id
         self.session_id: int | None = None
         self._lock = anyio.Lock()
 
     async def __call__(self, role: Role, content: str, tool_calls: list[dict[str, Any]] | None) -> object:
         async with self._lock:
             if self.session_id is None:
-                row = await self.store.chats.create_session(app=self.app, title=clip(content, TITLE_CHARS))
+                title = clip(content, TITLE_CHARS)
+                row = await self.store.chats.create_session(app=self.app, title=title, alert_id=self.alert_id)
                 self.session_id = row.id
-        return await self.store.chats.add_message(self.session_id, role, content, tool_calls=tool_calls)
+            chats = self.store.chats
+            message = await chats.add_message(self.session_id, role, content, tool_calls=tool_calls)
+            await self._learn_subject(tool_calls or [])
+        return message
+
+    async def _learn_subject(self, calls: list[dict[str, Any]]) -> None:
+        app = self.app or next((c["app"] for c in calls if c.get("app")), None)
+        alert_id = self.alert_id
+        if alert_id is None:
+            for call in calls:
+                # With --url the alert lives in the server's store, which may not be this one.
+                if call.get("alert_id") is not None and await self.store.alerts.get(call["alert_id"]):
+                    alert_id = call["alert_id"]
+                    break
+        if (app, alert_id) != (self.app, self.alert_id) and self.session_id is not None:
+            await _set_subject(self.store, self.session_id, app, alert_id)
+            self.app, self.alert_id = app, alert_id
+
+
+async def _set_subject(store: Store, session_id: int, app: str | None, alert_id: int | None) -> None:
+    """Set a chat session's app and alert. ChatRepository has no update method yet; this is the
+    one write it lacks, done its way (one transaction, the row by primary key)."""
+    sessions = async_sessionmaker(store.engine, expire_on_commit=False)
+    async with sessions.begin() as db:
+        row = await db.get(ChatSessionRow, session_id)
+        if row is not None:
+            row.app, row.alert_id = app, alert_id
 
 
 def clip(text: str, limit: int) -> str:
@@ -116,6 +149,9 @@ async def _turn(ask: Ask, question: str, recorder: ChatRecorder | None) -> Async
                 records = [c.record() for c in calls] or None
                 if not await _record(recorder, "assistant", event.text, records):
                     yield sse("notice", {"text": "the answer could not be saved (see the server's log)"})
+    except HostDisconnected as exc:  # the message says what was lost and what happens next
+        logger.warning("chat turn: %s", exc)
+        yield sse("error", {"message": str(exc)})
     except Exception as exc:
         logger.exception("chat turn failed")
         yield sse("error", {"message": f"{type(exc).__name__}: {exc}"})

@@ -13,6 +13,7 @@ from aiops_mcp.client_demo.host import HostDisconnected, McpHost
 from aiops_mcp.server.http import build_http_app
 from aiops_mcp.settings import Settings
 from tests.client_demo.hosting import hosted
+from tests.client_demo.servers import HttpServer
 from tests.serving import serving
 from tests.tools.conftest import seeded_settings
 
@@ -136,6 +137,27 @@ async def test_a_lost_stdio_connection_raises_host_disconnected(tmp_path: Path) 
             await host.call_tool("die", {})
         with pytest.raises(HostDisconnected):
             await host.call_tool("echo", {"text": "again"})
+
+
+async def test_a_connection_lost_inside_the_block_comes_out_as_host_disconnected(tmp_path: Path) -> None:
+    """Not as the SDK's task groups wrap it (an ExceptionGroup), over stdio and over HTTP, where the
+    transport's own task fails and cancels the block."""
+    script = tmp_path / "dying.py"
+    script.write_text(DYING_SERVER)
+    with pytest.raises(HostDisconnected, match=r"lost the connection to MCP server at .*dying\.py"):
+        async with McpHost.open(StdioServerParameters(command=sys.executable, args=[str(script)])) as host:
+            await host.call_tool("die", {})
+    server = HttpServer(tmp_path)
+    server.start()
+    try:
+        lost = rf"lost the connection to MCP server at {server.target}: All connection attempts failed"
+        with pytest.raises(HostDisconnected, match=lost):
+            async with McpHost.open(server.target) as host:
+                assert (await host.call_tool("no_such_tool", {})).is_error  # a tool error: it goes on
+                server.kill()
+                await host.call_tool("no_such_tool", {})
+    finally:
+        server.kill()
 
 
 async def test_an_unreachable_server_raises_host_disconnected(tmp_path: Path) -> None:

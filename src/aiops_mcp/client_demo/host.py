@@ -50,11 +50,27 @@ def describe(target: Target) -> str:
 
 
 def _is_gone(exc: BaseException) -> bool:
+    if isinstance(exc, HostDisconnected):
+        return True
     if isinstance(exc, MCPError):
         return exc.code == types.CONNECTION_CLOSED
     if isinstance(exc, BaseExceptionGroup):
         return any(_is_gone(e) for e in exc.exceptions)
     return isinstance(exc, _GONE)
+
+
+def _lost_in(group: BaseExceptionGroup, where: str) -> HostDisconnected | None:
+    """The HostDisconnected a group of errors amounts to, or None when it holds no lost connection
+    (or holds an interrupt, which must go on as it is)."""
+    gone, rest = group.split(lambda e: not isinstance(e, BaseExceptionGroup) and _is_gone(e))
+    if gone is None or (rest is not None and rest.split((KeyboardInterrupt, SystemExit))[0] is not None):
+        return None
+    first: BaseException = gone
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    if isinstance(first, HostDisconnected):
+        return HostDisconnected(str(first))
+    return HostDisconnected(f"lost the connection to MCP server at {where}: {_reason(first)}")
 
 
 def _text_of(blocks: list[types.ContentBlock]) -> str:
@@ -91,19 +107,30 @@ class McpHost:
         """Connect, discover what the server offers, and close on exit. `token` is sent as
         `Authorization: Bearer <token>` (streamable HTTP only)."""
         where = describe(target)
-        async with AsyncExitStack() as stack:
-            try:
-                # No cancel scope around entering the client (its task groups outlive it): requests
-                # time out through read_timeout_seconds instead.
-                server = await _transport(stack, target, token)
-                client = await stack.enter_async_context(Client(server, read_timeout_seconds=call_timeout))
-                host = cls(client, where, call_timeout=call_timeout)
-                await host.discover()
-            except HostDisconnected:
+        try:
+            async with AsyncExitStack() as stack:
+                try:
+                    # No cancel scope around entering the client (its task groups outlive it):
+                    # requests time out through read_timeout_seconds instead.
+                    server = await _transport(stack, target, token)
+                    client = await stack.enter_async_context(
+                        Client(server, read_timeout_seconds=call_timeout)
+                    )
+                    host = cls(client, where, call_timeout=call_timeout)
+                    await host.discover()
+                except HostDisconnected:
+                    raise
+                except Exception as exc:
+                    reason = _reason(exc)
+                    raise HostDisconnected(f"cannot connect to MCP server at {where}: {reason}") from exc
+                yield host
+        except BaseExceptionGroup as group:
+            # The SDK's task groups wrap a lost connection (a call that saw it, or the transport's
+            # own task failing and cancelling this block): say it as one HostDisconnected.
+            lost = _lost_in(group, where)
+            if lost is None:
                 raise
-            except Exception as exc:
-                raise HostDisconnected(f"cannot connect to MCP server at {where}: {_reason(exc)}") from exc
-            yield host
+            raise lost from group
 
     @property
     def server_name(self) -> str:

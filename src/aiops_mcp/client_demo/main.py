@@ -3,7 +3,10 @@
 Without ``--url`` it spawns ``aiops-mcp serve`` over stdio with this process's environment (so
 the same PROMETHEUS_URL, LOKI_URL and DATABASE_URL); with ``--url`` it connects over streamable
 HTTP, sending ``--token`` as a bearer token. ``--web`` serves the split-screen page instead of the
-terminal chat, saving the conversation in the store. ``--model`` (any LiteLLM model string, its key from
+terminal chat, saving the conversation in this machine's store (DATABASE_URL, or the data directory;
+with ``--url`` the server shares that history only when it uses the same DATABASE_URL). A server
+lost during the chat is connected again (a stdio server is spawned again); until it answers, each
+question says why it cannot be reached. ``--model`` (any LiteLLM model string, its key from
 the provider's usual environment variable) answers with a model; without it the offline planner.
 """
 
@@ -16,6 +19,7 @@ import anyio
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from aiops_mcp.client_demo.connection import Connection
 from aiops_mcp.client_demo.host import HostDisconnected, McpHost, Target
 from aiops_mcp.client_demo.session import ChatSession
 from aiops_mcp.client_demo.terminal import repl
@@ -31,14 +35,15 @@ def server_target(url: str | None) -> Target:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    """Run the terminal chat (or the web page) until the user leaves; 1 when the server cannot be reached."""
+    """Run the terminal chat (or the web page) until the user leaves; 1 when the server cannot be
+    reached at the start. A server lost later is reconnected (see `ChatSession`)."""
 
     async def chat() -> int:
         try:
-            async with McpHost.open(server_target(args.url), token=args.token) as host:
-                session = ChatSession(host, args.model)
+            async with Connection.open(server_target(args.url), token=args.token) as connection:
+                session = ChatSession(connection, args.model)
                 if args.web:
-                    await serve_web(session, args.web_port)
+                    await serve_web(session, args.web_port, remote=args.url)
                 else:
                     await repl(session.ask, session.mode)
         except HostDisconnected as error:
@@ -46,7 +51,10 @@ def run_chat(args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    return anyio.run(chat)
+    try:
+        return anyio.run(chat)
+    except KeyboardInterrupt:  # Ctrl-C: the chat has stopped, the spawned server with it
+        return 0
 
 
 async def setup_notes(host: McpHost) -> list[str]:
@@ -63,19 +71,24 @@ async def setup_notes(host: McpHost) -> list[str]:
     return [note for kind, note in wanted if kind not in kinds]
 
 
-async def serve_web(session: ChatSession, port: int) -> None:
-    """The chat page on 127.0.0.1, recording the conversation in the store (so it becomes a chat
-    resource), until interrupted."""
+async def serve_web(session: ChatSession, port: int, *, remote: str | None = None) -> None:
+    """The chat page on 127.0.0.1, recording the conversation in this machine's store (so it becomes
+    a chat resource of every server using that store), until interrupted. `remote` is the URL of a
+    server reached over HTTP: its own store is the same only when it uses the same DATABASE_URL."""
     from aiops_mcp.client_demo.web.app import StoreRecorder, build_chat_app, serve_chat_app
     from aiops_mcp.settings import Settings
     from aiops_mcp.store import open_store
 
     settings = Settings()
     async with await open_store(settings.database_url, settings.data_dir) as store:
-        notes = await setup_notes(session.host)
+        notes = await setup_notes(await session.host())
         app = build_chat_app(session.ask, session.mode, StoreRecorder(store), notes=notes)
+        kept = f"chat history: saved in {store.url}"
+        if remote:
+            kept += f" (the server at {remote} lists it only if it uses the same DATABASE_URL)"
 
         def ready(url: str) -> None:
+            print(kept, file=sys.stderr, flush=True)
             print(f"chat: {url} ({session.mode})", file=sys.stderr, flush=True)
 
         await serve_chat_app(app, port=port, on_ready=ready)

@@ -31,9 +31,17 @@ async def hosted(settings: Settings, now: datetime | None = None) -> AsyncIterat
 
 def tool_reply(name: str, arguments: str, call_id: str = "call_1") -> Any:
     """A model reply asking for one tool call (LiteLLM streams it as a tool-call delta)."""
+    return tool_calls_reply(name, [(call_id, arguments)])
+
+
+def tool_calls_reply(name: str, calls: list[tuple[str, str]]) -> Any:
+    """A model reply asking for several calls of one tool: `(call_id, arguments)` each."""
     litellm = load_litellm()
-    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
-    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    asked = [
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+        for call_id, arguments in calls
+    ]
+    message = {"role": "assistant", "content": None, "tool_calls": asked}
     return litellm.ModelResponse(choices=[{"index": 0, "finish_reason": "tool_calls", "message": message}])
 
 

@@ -15,7 +15,15 @@ from aiops_mcp.client_demo.host import McpHost
 from aiops_mcp.client_demo.loop import model_turn
 from aiops_mcp.llm import load_litellm
 from aiops_mcp.settings import Settings
-from tests.client_demo.hosting import MODEL, ScriptedModel, collect, hosted, kinds, tool_reply
+from tests.client_demo.hosting import (
+    MODEL,
+    ScriptedModel,
+    collect,
+    hosted,
+    kinds,
+    tool_calls_reply,
+    tool_reply,
+)
 from tests.tools.conftest import seeded_settings
 
 pytestmark = pytest.mark.anyio
@@ -203,7 +211,7 @@ async def test_a_model_error_falls_back_to_offline(
 async def test_a_hanging_model_times_out_and_answers_offline(
     monkeypatch: pytest.MonkeyPatch, litellm: Any, offline: list[str]
 ) -> None:
-    monkeypatch.setattr(loop, "MODEL_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(loop, "MODEL_IDLE_SECONDS", 0.2)
 
     async def hangs(**_: Any) -> Any:
         await anyio.sleep(3600)
@@ -212,28 +220,79 @@ async def test_a_hanging_model_times_out_and_answers_offline(
     async with hosted(Settings()) as host:
         with anyio.fail_after(5):
             events = await collect(model_turn(host, MODEL, [], "q"))
-    assert events == [Notice("model error: TimeoutError: no answer within 0.2 s; answering offline"), OFFLINE]
+    notice = "model error: TimeoutError: no answer for 0.2 s before the first chunk; answering offline"
+    assert events == [Notice(notice), OFFLINE]
+
+
+def chunks(litellm: Any, pause: float, first: int | None = None) -> Any:
+    """A stand-in for acompletion: text chunks `pause` seconds apart, then (after `first`) silence."""
+
+    async def streaming(**_: Any) -> Any:
+        async def stream() -> AsyncIterator[Any]:
+            sent = 0
+            while first is None or sent < first:
+                yield litellm.ModelResponseStream(choices=[{"index": 0, "delta": {"content": "Partial "}}])
+                sent += 1
+                await anyio.sleep(pause)
+            await anyio.sleep(3600)
+
+        return stream()
+
+    return streaming
 
 
 async def test_a_stream_that_stalls_times_out(
     monkeypatch: pytest.MonkeyPatch, litellm: Any, offline: list[str]
 ) -> None:
-    monkeypatch.setattr(loop, "MODEL_TIMEOUT_SECONDS", 0.2)
-
-    async def stalls(**_: Any) -> Any:
-        async def stream() -> AsyncIterator[Any]:
-            yield litellm.ModelResponseStream(choices=[{"index": 0, "delta": {"content": "Partial"}}])
-            await anyio.sleep(3600)
-
-        return stream()
-
-    monkeypatch.setattr(litellm, "acompletion", stalls)
+    monkeypatch.setattr(loop, "MODEL_IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(litellm, "acompletion", chunks(litellm, 0.0, first=1))
     async with hosted(Settings()) as host:
         with anyio.fail_after(5):
             events = await collect(model_turn(host, MODEL, [], "q"))
     assert kinds(events) == ["Token", "Notice", "Answer"]
-    assert isinstance(events[1], Notice) and "TimeoutError" in events[1].text
+    notice = "model error: TimeoutError: no answer for 0.2 s between two chunks; answering offline"
+    assert events[1] == Notice(notice)
     assert events[-1] == OFFLINE
+
+
+async def test_a_reply_that_trickles_on_and_on_meets_the_whole_reply_deadline(
+    monkeypatch: pytest.MonkeyPatch, litellm: Any, offline: list[str]
+) -> None:
+    monkeypatch.setattr(loop, "MODEL_IDLE_SECONDS", 1.0)  # every chunk comes well within it
+    monkeypatch.setattr(loop, "MODEL_REPLY_SECONDS", 0.5)
+    monkeypatch.setattr(litellm, "acompletion", chunks(litellm, 0.02))
+    async with hosted(Settings()) as host:
+        with anyio.fail_after(5):
+            events = await collect(model_turn(host, MODEL, [], "q"))
+    assert kinds(events) == ["Token", "Notice", "Answer"]
+    assert sum(isinstance(e, Token) for e in events) > 2
+    assert events[-2] == Notice("model error: TimeoutError: the reply took over 0.5 s; answering offline")
+    assert events[-1] == OFFLINE
+
+
+async def test_a_reply_runs_at_most_max_tool_calls_and_the_rest_are_answered_not_run(
+    monkeypatch: pytest.MonkeyPatch, litellm: Any
+) -> None:
+    asked = [
+        (f"call_{i}", json.dumps({"question": f"cpu of node-{i}"})) for i in range(loop.MAX_TOOL_CALLS + 2)
+    ]
+    model = script(monkeypatch, litellm, tool_calls_reply("translate_query", asked), "Done.")
+    async with hosted(Settings()) as host:
+        events = await collect(model_turn(host, MODEL, [], "q"))
+    started = [e.call_id for e in events if isinstance(e, ToolStarted)]
+    assert started == [call_id for call_id, _ in asked[: loop.MAX_TOOL_CALLS]]
+    assert (
+        Notice(f"the model asked for {len(asked)} tool calls; ran the first {loop.MAX_TOOL_CALLS}") in events
+    )
+    answers = [m for m in model.calls[1]["messages"] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in answers] == [call_id for call_id, _ in asked]
+    for m in answers[loop.MAX_TOOL_CALLS :]:
+        assert (
+            m["content"]
+            == f"Not run: at most {loop.MAX_TOOL_CALLS} tool calls per reply. Ask again if still needed."
+        )
+    assert f"at most {loop.MAX_TOOL_CALLS} tool calls per reply" in model.calls[0]["messages"][0]["content"]
+    assert events[-1] == Answer("Done.", events[-1].queries, f"model:{MODEL}")  # type: ignore[union-attr]
 
 
 async def test_max_rounds_ends_with_a_notice_and_what_was_found(

@@ -1,11 +1,13 @@
 """`model_turn`: one question answered by an LLM (any LiteLLM model) that calls the MCP server's tools.
 
 A bounded loop: stream the model's reply; when it asks for tools, run them through the host and feed
-the results back; stop when it answers without tool calls, or after `max_rounds`. Each model call
-has a deadline (`MODEL_TIMEOUT_SECONDS`). When the model cannot be used (bad key, rate limit,
-timeout, no connection, any error from the call), the turn says so in a `Notice` and is answered by
-the offline planner instead (`offline_turn`). A tool's error is not a failure of the turn: the model
-gets the error text as the tool's result and carries on.
+the results back; stop when it answers without tool calls, or after `max_rounds`. A reply runs at
+most `MAX_TOOL_CALLS` tools (the model is told so; the calls past it get a "not run" result). A
+model call gives up when no chunk comes for `MODEL_IDLE_SECONDS`, or when the whole reply takes over
+`MODEL_REPLY_SECONDS`. When the model cannot be used (bad key, rate limit, timeout, no connection,
+any error from the call), the turn says so in a `Notice` and is answered by the offline planner
+instead (`offline_turn`). A tool's error is not a failure of the turn: the model gets the error
+text as the tool's result and carries on.
 """
 
 import json
@@ -28,13 +30,17 @@ from aiops_mcp.client_demo.events import (
 from aiops_mcp.client_demo.host import McpHost
 from aiops_mcp.llm import load_litellm
 
-MODEL_TIMEOUT_SECONDS = 60.0
-"""Deadline for one model call, from the request to the last streamed chunk."""
+MODEL_IDLE_SECONDS = 60.0
+"""Longest wait for the model's first chunk, and between two chunks."""
+MODEL_REPLY_SECONDS = 300.0
+"""Longest one model reply may take, from the request to its last chunk."""
+MAX_TOOL_CALLS = 8
+"""Tool calls run per model reply; the calls past it are answered "not run"."""
 TOOL_RESULT_BUDGET = 8_000
 """Characters of a tool's text result given back to the model."""
 _ERROR_CLIP = 300
 
-SYSTEM_PROMPT = """\
+SYSTEM_PROMPT = f"""\
 You are an incident-response assistant with tools that query live monitoring data (Prometheus \
 metrics, Loki logs, alerts, application profiles) through an MCP server.
 - Ground every statement in tool results from this conversation; never invent numbers, times or names.
@@ -43,6 +49,7 @@ questions about an application or an incident; discover metric and label names b
 - Cite the exact PromQL/LogQL queries and time windows your answer rests on (results carry them).
 - When a result is empty, truncated or partial, say so. When a tool fails, read its error and fix \
 the call, or explain what is missing.
+- Ask for at most {MAX_TOOL_CALLS} tool calls per reply; calls past that are not run.
 - Be concise: lead with the answer, then the evidence."""
 
 
@@ -119,13 +126,24 @@ def clip(text: str, budget: int) -> str:
 
 def _error_notice(exc: BaseException) -> Notice:
     message = str(exc).strip().replace("\n", " ").removeprefix(f"litellm.{type(exc).__name__}: ")
-    if isinstance(exc, TimeoutError) and not message:
-        message = f"no answer within {MODEL_TIMEOUT_SECONDS:g} s"
     return Notice(f"model error: {type(exc).__name__}: {clip(message, _ERROR_CLIP)}; answering offline")
 
 
-def _left(deadline: float) -> float:
-    return max(0.0, deadline - anyio.current_time())
+class _Deadlines:
+    """The idle and whole-reply deadlines of one model call."""
+
+    def __init__(self) -> None:
+        self.end = anyio.current_time() + MODEL_REPLY_SECONDS
+
+    def next_wait(self) -> float:
+        return max(0.0, min(MODEL_IDLE_SECONDS, self.end - anyio.current_time()))
+
+    def timeout(self, started: bool) -> TimeoutError:
+        """The error to report once a wait ran out, saying which deadline passed."""
+        if anyio.current_time() >= self.end:
+            return TimeoutError(f"the reply took over {MODEL_REPLY_SECONDS:g} s")
+        waited = "between two chunks" if started else "before the first chunk"
+        return TimeoutError(f"no answer for {MODEL_IDLE_SECONDS:g} s {waited}")
 
 
 async def _stream_reply(
@@ -135,30 +153,35 @@ async def _stream_reply(
     options: Mapping[str, Any],
     reply: _Reply,
 ) -> AsyncGenerator[Token, None]:
-    """Stream one model reply into `reply`, yielding its text; any failure (including the deadline
+    """Stream one model reply into `reply`, yielding its text; any failure (including a deadline
     passing) ends the stream and is kept in `reply.failure`."""
-    deadline = anyio.current_time() + MODEL_TIMEOUT_SECONDS
+    deadlines = _Deadlines()
     stream: Any = None
     try:
-        with anyio.fail_after(_left(deadline)):
+        with anyio.fail_after(deadlines.next_wait()):
             litellm = load_litellm()
             extra: dict[str, Any] = {"tools": tools} if tools else {}
             stream = await litellm.acompletion(
                 model=model, messages=messages, stream=True, **extra, **options
             )
+    except TimeoutError:
+        reply.failure = deadlines.timeout(started=False)
+        return
     except Exception as exc:
         reply.failure = exc
         return
+    started = False
     while True:
         try:
-            with anyio.fail_after(_left(deadline)):
+            with anyio.fail_after(deadlines.next_wait()):
                 chunk = await anext(stream, None)
         except Exception as exc:
-            reply.failure = exc
+            reply.failure = deadlines.timeout(started) if isinstance(exc, TimeoutError) else exc
             await _close(stream)
             return
         if chunk is None:
             return
+        started = True
         if text := reply.absorb(chunk):
             yield Token(text)
 
@@ -206,7 +229,9 @@ async def model_turn(
             return
         calls = reply.calls(round_number)
         messages.append(reply.message(calls))
-        for call in calls:
+        if len(calls) > MAX_TOOL_CALLS:
+            yield Notice(f"the model asked for {len(calls)} tool calls; ran the first {MAX_TOOL_CALLS}")
+        for call in calls[:MAX_TOOL_CALLS]:
             async for event in _run_tool(host, call):
                 yield event
                 if isinstance(event, ToolFinished):
@@ -214,6 +239,9 @@ async def model_turn(
                     content = f"Tool error: {event.text}" if event.is_error else event.text
                     tool_message = {"role": "tool", "tool_call_id": call.call_id}
                     messages.append({**tool_message, "content": clip(content, TOOL_RESULT_BUDGET)})
+        for call in calls[MAX_TOOL_CALLS:]:  # every call asked for gets an answer, in order
+            skipped = f"Not run: at most {MAX_TOOL_CALLS} tool calls per reply. Ask again if still needed."
+            messages.append({"role": "tool", "tool_call_id": call.call_id, "content": skipped})
     yield Notice(f"stopped after {max_rounds} model rounds without a final answer")
     yield Answer(_limit_answer(max_rounds, results), cited_queries(results), f"model:{model}")
 

@@ -77,8 +77,8 @@ async def test_flow_1_counts_the_events_of_the_last_24_hours_by_level(
     settings = await seeded_settings(tmp_path, None, world.end, loki_url=loki.url)
     async with hosted(settings, world.end) as host:
         calls, answer = await ask(host, "How many events did abc create in the last 24 hours?")
-    assert [c.name for c in calls] == ["translate_query", "read_resource", "app_events"]
-    assert calls[2].arguments == {"app": "abc-app", "time_range": "last 24h"}
+    assert [c.name for c in calls] == ["translate_query", "app_events"]
+    assert calls[1].arguments == {"app": "abc-app", "time_range": "last 24h"}
 
     start = world.end - DAY
     expected = count_levels(lines, PROD, ns(start), ns(world.end))
@@ -169,9 +169,11 @@ async def test_a_metrics_question_answers_with_the_value_and_its_promql(promethe
     assert calls[1].arguments["run"] is True
     (query,) = answer.queries
     assert query.startswith("histogram_quantile(0.95,") and f"- query: {query}" in answer.text
-    last = figure(r"- value: last ([0-9.]+), mean ", answer.text)
-    expected = world.expected_quantile(0.95, "abc-app", world.end - timedelta(minutes=5), world.end)
-    assert last == pytest.approx(expected, rel=0.05)
+    # "over the last hour" is one figure for the hour: the quantile of the hour's rates, at its end.
+    assert query.endswith("[1h])))")
+    value = figure(r"- value: ([0-9.]+)", answer.text)
+    expected = world.expected_quantile(0.95, "abc-app", world.end - timedelta(hours=1), world.end)
+    assert value == pytest.approx(expected, rel=0.05)
 
 
 async def test_a_logs_question_counts_the_matching_lines_and_shows_the_newest(
@@ -248,6 +250,8 @@ class FakeHost:
             "explanation": "Answered by a resource: read aiops://alerts?status=firing (recent alerts).",
             "confidence": 0.85,
             "source": "rules",
+            "answer_tool": "read_resource",
+            "tool_arguments": {"uri": "aiops://alerts?status=firing"},
         }
         return ToolFinished(call_id or "c1", name, arguments, False, "alerts", structured, 0.0)
 

@@ -6,17 +6,19 @@ Used when no model is configured (or the model failed). `plan_turn(host, questio
 tools' structured results (`aiops_mcp.client_demo.answers`), never from their text.
 
 Routing: ``translate_query(question)`` first. It is grounded server-side (profiles, live metric
-names) and names the intent; the route is chosen by that intent:
+names) and names, as structure, the call that answers the question (``answer_tool`` with its exact
+``tool_arguments``); the planner makes that call:
 
-- event_count: ``app_events(app, time_range, text)``. The app (and a quoted text) come from the
-  rule-based extractor (`aiops_mcp.translate.entities.extract`) run on a catalog of the
-  ``aiops://apps`` listing, names and aliases being all it needs; the window is the translation's.
-- health, impact: the tool call the translation's explanation names, with its exact arguments
-  (``call app_health(app='abc-app', time_range='yesterday')``, ``call incident_impact()``).
-- alerts: the resource the explanation names (``read aiops://alerts?status=firing``).
-- metrics, logs: ``translate_query(question, run=True)``; the answer is its series or log lines.
-- general, or a translation error (an unknown app, no app named): what can be asked, and the
-  known apps from ``aiops://apps``, the closest to a misspelt name first (the error's suggestions).
+- app_events (event counts), app_health (health), incident_impact (impact): the tool, as named;
+- read_resource: the alerts resource at ``tool_arguments["uri"]``;
+- no answer tool, intent metrics or logs: ``translate_query(question, run=True)``; the answer is its
+  series or log lines;
+- anything else (a general question, a translation error such as an unknown app): what can be
+  asked, and the known apps from ``aiops://apps``, the closest to a misspelt name first (the
+  error's suggestions).
+
+Filters the question named that the answer tool cannot take (``unapplied_filters``) are said in
+the answer, never dropped silently.
 
 A tool error ends the turn with its ``ToolFinished(is_error=True)`` and an answer saying what failed;
 only a lost connection (`HostDisconnected`) raises. With the demo backends, logs come from the Loki
@@ -40,16 +42,12 @@ from aiops_mcp.tools.events import EventsResult
 from aiops_mcp.tools.health import HealthResult
 from aiops_mcp.tools.impact import ImpactResult
 from aiops_mcp.tools.translate import TranslationResult
-from aiops_mcp.translate import catalog_from_profiles
-from aiops_mcp.translate.entities import extract
 
 MODE = "offline"
 READ_RESOURCE = "read_resource"
 APPS_URI = "aiops://apps"
+ALERTS_URI = "aiops://alerts"
 MAX_APP_PAGES = 20
-_CALL_RE = re.compile(r"\bcall (app_health|incident_impact)\(([^)]*)\)")
-_ARG_RE = re.compile(r"(\w+)='([^']*)'")
-_READ_RE = re.compile(r"\bread (aiops://[^\s()]+)")
 _ERROR_PREFIX_RE = re.compile(r"^Error executing tool \w+: ")
 _CLOSEST_RE = re.compile(r"Closest: (.+?)\.?$")
 M = TypeVar("M", bound=BaseModel)
@@ -116,6 +114,9 @@ class _Turn:
         self.known_apps = found
 
 
+Route = Callable[[_Turn, str, TranslationResult | None], AsyncIterator[Event]]
+
+
 async def plan_turn(host: PlannerHost, question: str) -> AsyncIterator[Event]:
     """Answer `question` with the server's tools, without a model (see the module docstring)."""
     turn = _Turn(host)
@@ -123,59 +124,48 @@ async def plan_turn(host: PlannerHost, question: str) -> AsyncIterator[Event]:
         yield event
     translation = _model(TranslationResult, turn.last)
     if translation is None:
-        route: Callable[[_Turn, str, TranslationResult | None], AsyncIterator[Event]] = _help
+        route: Route = _help
+    elif translation.answer_tool:
+        route = _ROUTES.get(translation.answer_tool, _help)
     else:
         route = _ROUTES.get(translation.intent, _help)
     async for event in route(turn, question, translation):
+        if isinstance(event, Answer) and translation is not None and translation.unapplied_filters:
+            event = _with_unapplied(event, translation.unapplied_filters)
         yield event
 
 
 # --- routes -----------------------------------------------------------------------------------
 
 
-async def _event_count(turn: _Turn, question: str, t: TranslationResult | None) -> AsyncIterator[Event]:
+async def _app_events(turn: _Turn, question: str, t: TranslationResult | None) -> AsyncIterator[Event]:
     assert t is not None
-    async for event in turn.apps():
-        yield event
-    catalog = catalog_from_profiles(turn.known_apps)
-    entities = extract(question, catalog).entities
-    app = entities.app or (catalog.apps[0].name if len(catalog.apps) == 1 else None)
-    if app is None:
-        async for event in _help(turn, question, t):
-            yield event
-        return
-    arguments: dict[str, Any] = {"app": app, "time_range": t.time_range}
-    if entities.text:
-        arguments["text"] = entities.text
+    arguments = dict(t.tool_arguments)
     async for event in turn.call("app_events", arguments):
         yield event
-    template = partial(answers.events, time_range=t.time_range)
-    yield _answer_from(turn.last, EventsResult, template, f"count the events of {app}")
+    template = partial(answers.events, time_range=arguments.get("time_range", t.time_range))
+    yield _answer_from(turn.last, EventsResult, template, f"count the events of {arguments.get('app')}")
 
 
-async def _routed_tool(turn: _Turn, question: str, t: TranslationResult | None) -> AsyncIterator[Event]:
-    """Health and impact: the tool call the translation names, as named."""
+async def _app_health(turn: _Turn, question: str, t: TranslationResult | None) -> AsyncIterator[Event]:
     assert t is not None
-    found = _CALL_RE.search(t.explanation)
-    if found is None:
-        async for event in _help(turn, question, t):
-            yield event
-        return
-    name, arguments = found[1], dict(_ARG_RE.findall(found[2]))
-    async for event in turn.call(name, arguments):
+    arguments = dict(t.tool_arguments)
+    async for event in turn.call("app_health", arguments):
         yield event
-    if name == "app_health":
-        time_range = arguments.get("time_range", "yesterday")
-        template = partial(answers.health, time_range=time_range)
-        yield _answer_from(turn.last, HealthResult, template, f"judge the health of {arguments.get('app')}")
-    else:
-        yield _answer_from(turn.last, ImpactResult, answers.impact, "measure the impact")
+    template = partial(answers.health, time_range=arguments.get("time_range", "last 1h"))
+    yield _answer_from(turn.last, HealthResult, template, f"judge the health of {arguments.get('app')}")
+
+
+async def _incident_impact(turn: _Turn, question: str, t: TranslationResult | None) -> AsyncIterator[Event]:
+    assert t is not None
+    async for event in turn.call("incident_impact", dict(t.tool_arguments)):
+        yield event
+    yield _answer_from(turn.last, ImpactResult, answers.impact, "measure the impact")
 
 
 async def _alerts(turn: _Turn, question: str, t: TranslationResult | None) -> AsyncIterator[Event]:
     assert t is not None
-    found = _READ_RE.search(t.explanation)
-    uri = found[1].rstrip(".,") if found else "aiops://alerts"
+    uri = t.tool_arguments.get("uri") or ALERTS_URI
     async for event in turn.read(uri):
         yield event
     result = turn.last
@@ -215,11 +205,11 @@ async def _help(turn: _Turn, question: str, t: TranslationResult | None) -> Asyn
     yield Answer("\n".join(parts), [], MODE)
 
 
-_ROUTES: dict[str, Callable[[_Turn, str, TranslationResult | None], AsyncIterator[Event]]] = {
-    "event_count": _event_count,
-    "health": _routed_tool,
-    "impact": _routed_tool,
-    "alerts": _alerts,
+_ROUTES: dict[str, Route] = {
+    "app_events": _app_events,
+    "app_health": _app_health,
+    "incident_impact": _incident_impact,
+    READ_RESOURCE: _alerts,
     "metrics": _run_query,
     "logs": _run_query,
 }
@@ -258,6 +248,12 @@ def _failure(result: ToolFinished, goal: str) -> Answer:
     else:
         text = f"I could not {goal}: {result.name} returned a result I cannot read. Its text:\n{result.text}"
     return Answer(text, [], MODE)
+
+
+def _with_unapplied(answer: Answer, filters: dict[str, str]) -> Answer:
+    named = ", ".join(f"{name} {value}" for name, value in filters.items())
+    text = f"{answer.text}\nNot applied (the tool takes no such filter): {named}."
+    return Answer(text, answer.queries, answer.mode)
 
 
 def _reason(result: ToolFinished) -> str:

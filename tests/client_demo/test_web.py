@@ -1,37 +1,37 @@
 """The web page of `aiops-mcp chat --web`: its SSE stream and recorder (httpx, SQLite), and the page in a
 real headless Chromium (Debian's /usr/bin/chromium through Playwright) served by uvicorn on loopback.
 
-Screenshots go to $TEST_ARTIFACTS/web (or a pytest temporary folder); the path is printed.
+Screenshots go to $TEST_ARTIFACTS/web (by default test-artifacts/web); the path is printed.
 """
 
+import contextlib
 import csv
 import json
-import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import partial
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from aiops_mcp.client_demo.events import Answer, Event, Notice, Token, ToolFinished, ToolStarted
+from aiops_mcp.client_demo.host import McpHost
 from aiops_mcp.client_demo.session import ChatSession
-from aiops_mcp.client_demo.web import StoreRecorder, build_chat_app, serve_chat_app
+from aiops_mcp.client_demo.web import StoreRecorder, build_chat_app
 from aiops_mcp.store import open_store
 from aiops_mcp.store.models import ChatSession as ChatRow
-from tests.backends.plugin import require_binaries
+from tests.client_demo.browser import ask_in_page, browsing, download_of, served
 from tests.client_demo.hosting import hosted
 from tests.tools.conftest import seeded_settings
 
 pytestmark = pytest.mark.anyio
-CHROMIUM = "/usr/bin/chromium"
 MODE = "model:openai/gpt-4o-mini"
 T0 = 1_767_000_000
 RANGE_QUERY = 'sum by (instance) (rate(http_requests_total{app="abc-app",code=~"5.."}[5m]))'
@@ -79,6 +79,28 @@ LOGS = {
         {"level": "warn", "count": 8, "percent": 40.0},
     ],
 }
+STATS = ("min", "mean", "max", "last")
+SERIES_ITEM = "[data-testid=panel] [data-testid=panel-item][data-kind=series]"
+# Per series (by its legend marker's colour): the share of the canvas columns between its first and
+# last drawn pixel that hold its colour: a line drawn whole covers them all, a broken one does not.
+LINE_COVERAGE = """item => {
+  const canvas = item.querySelector("[data-testid=chart] canvas");
+  const { data, width } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  const markers = [...item.querySelectorAll(".u-legend .u-series .u-marker")].slice(1);
+  const coverage = {};
+  for (const marker of markers) {
+    const colour = getComputedStyle(marker).borderColor;
+    const [r, g, b] = colour.match(/\\d+/g).map(Number);
+    const columns = new Set();
+    for (let p = 0; p < data.length; p += 4) {
+      const near = Math.abs(data[p] - r) + Math.abs(data[p + 1] - g) + Math.abs(data[p + 2] - b) < 60;
+      if (data[p + 3] > 200 && near) columns.add((p / 4) % width);
+    }
+    const xs = [...columns];
+    coverage[colour] = xs.length ? xs.length / (Math.max(...xs) - Math.min(...xs) + 1) : 0;
+  }
+  return coverage;
+}"""
 ANSWER = "abc-1:8080 peaked at **3.25** errors/s; the logs show upstream timeouts."
 
 
@@ -242,6 +264,43 @@ async def test_the_store_recorder_keeps_one_session_with_every_message(tmp_path:
     assert calls[1]["queries"] == [LOG_QUERY]
 
 
+async def test_the_session_takes_the_app_and_alert_its_tool_calls_name(tmp_path: Path) -> None:
+    def call(call_id: str, name: str, arguments: dict[str, Any], structured: dict[str, Any]) -> ToolFinished:
+        return ToolFinished(call_id, name, arguments, False, "", structured, 0.1)
+
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}", tmp_path)
+    async with store:
+        [alert_id] = (await store.alerts.upsert_alerts([_alert()])).created
+        recorder = StoreRecorder(store)
+        general = call("c0", "translate_query", {"question": "hello"}, {"intent": "general"})
+        await recorder("user", "hello", None)
+        await recorder("assistant", "I answer...", [general.record()])
+        first = await store.chats.get_session(recorder.session_id or 0)
+        health = call("c1", "app_health", {"app": "abc"}, {"app": "abc-app"})  # the name it resolved
+        elsewhere = call("c2", "incident_impact", {}, {"alert_id": alert_id + 100, "app": "other"})
+        impact = call("c3", "incident_impact", {"alert_id": str(alert_id)}, {"app": "checkout"})
+        await recorder("user", "was abc healthy, and impacted?", None)
+        await recorder("assistant", "...", [health.record(), elsewhere.record(), impact.record()])
+        second = await store.chats.get_session(recorder.session_id or 0)
+    assert first is not None and (first.app, first.alert_id) == (None, None)
+    assert second is not None and (second.app, second.alert_id) == ("abc-app", alert_id)
+    assert health.record()["app"] == "abc-app" and "alert_id" not in health.record()
+
+
+def _alert() -> Any:
+    from aiops_mcp.store import AlertIn
+
+    return AlertIn.model_validate(
+        {
+            "fingerprint": "f1",
+            "status": "resolved",
+            "labels": {"alertname": "HighErrorRate", "app": "abc-app"},
+            "startsAt": "2026-05-04T14:30:00Z",
+            "endsAt": "2026-05-04T14:45:00Z",
+        }
+    )
+
+
 async def test_a_recorder_that_fails_leaves_a_notice_not_a_failed_turn() -> None:
     async def broken(role: str, content: str, tool_calls: list[dict[str, Any]] | None) -> None:
         raise OSError("disk full")
@@ -255,73 +314,6 @@ async def test_a_recorder_that_fails_leaves_a_notice_not_a_failed_turn() -> None
 
 
 # --- the page in Chromium ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the screenshots go: $TEST_ARTIFACTS/web, or a pytest temporary folder."""
-    root = os.environ.get("TEST_ARTIFACTS")
-    folder = Path(root) / "web" if root else tmp_path_factory.mktemp("web-artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nweb page screenshots: {folder}")
-    return folder
-
-
-@asynccontextmanager
-async def served(app: Starlette) -> AsyncIterator[str]:
-    """`app` served by `serve_chat_app` on 127.0.0.1 (any free port); yields its base URL."""
-    urls: list[str] = []
-    ready = anyio.Event()
-
-    def on_ready(url: str) -> None:
-        urls.append(url)
-        ready.set()
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(partial(serve_chat_app, app, host="127.0.0.1", port=0, on_ready=on_ready))
-        with anyio.fail_after(20):
-            await ready.wait()
-        try:
-            yield urls[0]
-        finally:
-            tasks.cancel_scope.cancel()  # serve_chat_app then shuts uvicorn down cleanly
-
-
-@asynccontextmanager
-async def browsing(url: str) -> AsyncIterator[Page]:
-    """A page of a headless Chromium opened at `url`; fails on any script error."""
-    require_binaries("The web page's tests", (CHROMIUM,))
-    errors: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            context = await browser.new_context(
-                accept_downloads=True, viewport={"width": 1400, "height": 900}
-            )
-            page = await context.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            await page.goto(url)
-            yield page
-        finally:
-            await browser.close()
-    assert errors == []
-
-
-async def ask_in_page(page: Page, question: str) -> None:
-    await page.get_by_label("Question").fill(question)
-    await page.get_by_role("button", name="Ask").click()
-
-
-async def download_of(page: Page, button: Any) -> tuple[str, str]:
-    """(suggested file name, text) of the download a click on `button` starts."""
-    async with page.expect_download() as started:
-        await button.click()
-    download = await started.value
-    path = await download.path()
-    return download.suggested_filename, await anyio.Path(path).read_text(encoding="utf-8")
 
 
 async def first_cells(page: Page) -> list[str]:
@@ -495,8 +487,11 @@ async def test_end_to_end_the_offline_planner_answers_in_the_page(
     settings = await seeded_settings(tmp_path, prometheus.url, world.end)
     async with (
         hosted(settings, world.end) as host,
+        hosted(settings, world.end) as other,  # another server and MCP client on the same data
         await open_store(settings.database_url, settings.data_dir) as store,
     ):
+        health = await other.call_tool("app_health", {"app": "abc-app", "time_range": "yesterday"})
+        assert health.structured is not None
         chat = ChatSession(host, None)
         recorder = StoreRecorder(store)
         async with served(build_chat_app(chat.ask, chat.mode, recorder)) as url, browsing(url) as page:
@@ -508,13 +503,85 @@ async def test_end_to_end_the_offline_planner_answers_in_the_page(
             await expect(page.get_by_test_id("answer-mode")).to_have_text("answered by offline planner")
             await expect(page.get_by_test_id("tool-call")).to_have_count(2)
             slos = page.locator("[data-testid=table-slos] tbody tr")
-            await expect(slos).to_have_count(3)
+            await expect(slos).to_have_count(len(health.structured["slos"]))
             await expect(page.locator("[data-testid=table-slos]")).to_contain_text("availability")
             up = 'up{app="abc-app",env="prod",job="abc-app"}'
             await expect(answer).to_contain_text(up)  # cited in the answer, so not listed again
             await expect(page.get_by_test_id("answer-queries")).to_have_count(0)
             await page.screenshot(path=artifacts / "end-to-end.png", full_page=True)
+
+            rows = await _series_in_page(page, world, other, artifacts)
+
+            await ask_in_page(page, "Was the server impacted during the last incident?")
+            await expect(page.get_by_test_id("answer-text").nth(2)).to_contain_text(
+                "impacted", timeout=60_000
+            )
+            await expect(page.get_by_role("button", name="Ask")).to_be_enabled()  # recorded: done
         assert recorder.session_id is not None
-        messages = await store.chats.messages(recorder.session_id)
-    assert [m.role for m in messages] == ["user", "assistant"]
+        session_id = recorder.session_id
+        messages = await store.chats.messages(session_id)
+        listed = json.loads(await host.read_resource("aiops://chats?app=abc"))
+        read_back = json.loads(await host.read_resource(f"aiops://chats/{session_id}"))
+        impact = json.loads(await host.read_resource("aiops://alerts"))
+    assert [m.role for m in messages] == ["user", "assistant"] * 3
     assert [c["name"] for c in messages[1].tool_calls or []] == ["translate_query", "app_health"]
+
+    # The page's conversation is a chat resource, found by its app and by the alert it discussed,
+    # read through a real MCP client.
+    assert session_id in [s["id"] for s in listed["sessions"]]
+    assert read_back["app"] == "abc-app" and read_back["title"] == "Was abc healthy yesterday?"
+    assert [m["content"] for m in read_back["messages"]] == [m.content for m in messages]
+    impact_calls = [c for c in messages[5].tool_calls or [] if c["name"] == "incident_impact"]
+    (alert_id,) = {c["alert_id"] for c in impact_calls}
+    assert read_back["alert"] == f"aiops://alerts/{alert_id}"
+    assert any(a["id"] == alert_id for a in impact["alerts"])
+    assert rows  # the CSV was compared above
+
+
+async def _series_in_page(page: Page, world: Any, other: McpHost, artifacts: Path) -> list[dict[str, str]]:
+    """Ask for a metric over time: the chart draws every series, and the CSV export holds exactly
+    the tool's statistics, fetched again through a separate MCP client, and the world's last rate."""
+    question = "show the request rate trend of abc per instance over the last 6 hours"
+    await ask_in_page(page, question)
+    answer = page.get_by_test_id("answer-text").nth(1)
+    await expect(answer).to_contain_text("In the last 6 hours", timeout=60_000)
+    item = page.locator(SERIES_ITEM)
+    await expect(item).to_have_count(1)
+
+    fetched = await other.call_tool("translate_query", {"question": question, "run": True})
+    assert fetched.structured is not None
+    series = fetched.structured["metrics"]["series"]
+    instances = sorted(s["labels"]["instance"] for s in series)
+    assert instances == sorted(i for i in world.apps["abc-app"].instances)
+
+    await expect(item.locator(".u-legend .u-series")).to_have_count(1 + len(series))  # time, then each
+    await expect(item.locator("[data-testid=chart] canvas")).to_be_visible()
+    # The chart is drawn again as its pane settles: wait for whole lines, as expect() would.
+    whole = f"""lines => {{
+      const shares = Object.values(({LINE_COVERAGE})(document.querySelector("{SERIES_ITEM}")));
+      return shares.length === lines && shares.every(share => share > 0.9);
+    }}"""
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function(whole, arg=len(series), timeout=10_000)
+    coverage = await item.evaluate(LINE_COVERAGE)
+    assert _whole(coverage, len(series)), coverage
+    await item.screenshot(path=artifacts / "end-to-end-chart.png")
+
+    name, text = await download_of(page, item.get_by_test_id("export-csv"))
+    rows = list(csv.DictReader(text.splitlines()))
+    assert name == "translate_query-series-1.csv"
+    expected = {",".join(f"{k}={v}" for k, v in s["labels"].items()): s["stats"] for s in series}
+    assert {r["series"]: {k: float(r[k]) for k in STATS} for r in rows} == {
+        label: {k: stats[k] for k in STATS} for label, stats in expected.items()
+    }
+    end = world.end
+    for row in rows:
+        labels = dict(pair.split("=", 1) for pair in row["series"].split(","))
+        selector = {"app": "abc-app", "env": "prod", "job": "abc-app", **labels}
+        truth = world.expected_rate("http_requests_total", end - timedelta(minutes=5), end, selector)
+        assert float(row["last"]) == pytest.approx(truth, rel=1e-3)
+    return rows
+
+
+def _whole(coverage: dict[str, float], lines: int) -> bool:
+    return len(coverage) == lines and all(share > 0.9 for share in coverage.values())

@@ -179,8 +179,10 @@
     }
     const xs = [...new Set(seriesList.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
     const at = new Map(xs.map((x, i) => [x, i]));
+    // Series sampled at other times leave `undefined` here, which uPlot draws across; a null the
+    // data holds is a real gap, and breaks the line.
     const ys = seriesList.map((s) => {
-      const values = new Array(xs.length).fill(null);
+      const values = new Array(xs.length).fill(undefined);
       for (const [t, v] of s.points) values[at.get(t)] = v;
       return values;
     });

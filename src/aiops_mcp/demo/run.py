@@ -1,8 +1,9 @@
 """`aiops-mcp demo run`: the whole product on one machine, for a first look.
 
 It starts the demo stack (`aiops_mcp.demo.stack`: Prometheus with 72 h of generated history,
-Alertmanager delivering to our webhook, the store seeded with profiles, alerts and a chat), the
-MCP server over streamable HTTP, and the chat web page, which is an MCP host over that server
+Alertmanager delivering to our webhook, the demo's own store in its data directory seeded with
+profiles, alerts and a chat, and with LOKI_URL the world's logs pushed to that Loki), the MCP
+server over streamable HTTP, and the chat web page, which is an MCP host over that server
 (offline planner, or ``--model``). Everything listens on 127.0.0.1 and stops on Ctrl-C.
 """
 
@@ -31,8 +32,13 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         with demo_stack(data_dir, settings, mcp_port) as stack:
             alertmanager = stack.alertmanager.url if stack.alertmanager else "-"
             say(f"Prometheus {stack.prometheus.url}, Alertmanager {alertmanager}")
-            if not stack.settings.loki_url:
+            hours = round((stack.world.end - stack.world.start).total_seconds() / 3600)
+            say(f"world: {hours} h of generated history ending {stack.world.end.isoformat()}")
+            say(f"store: {stack.settings.database_url}")
+            if stack.logs is None:
                 say("logs are not configured (set LOKI_URL to a Loki; docker-compose brings one)")
+            else:
+                say(stack.logs.describe(str(stack.settings.loki_url)))
             with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the servers have stopped
                 anyio.run(serve, stack, mcp_port, args.web_port, args.model)
     return 0
@@ -40,7 +46,7 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve(stack: DemoStack, mcp_port: int, web_port: int, model: str | None) -> None:
     """The MCP server, then the chat page connected to it as a host; until cancelled."""
-    from aiops_mcp.client_demo.host import McpHost
+    from aiops_mcp.client_demo.connection import Connection
     from aiops_mcp.client_demo.main import setup_notes
     from aiops_mcp.client_demo.session import ChatSession
     from aiops_mcp.client_demo.web.app import StoreRecorder, build_chat_app, serve_chat_app
@@ -55,11 +61,11 @@ async def serve(stack: DemoStack, mcp_port: int, web_port: int, model: str | Non
             await anyio.sleep(0.05)
         say(f"MCP server: http://{HOST}:{mcp_port}/mcp")
         async with (
-            McpHost.open(f"http://{HOST}:{mcp_port}/mcp") as host,
+            Connection.open(f"http://{HOST}:{mcp_port}/mcp") as connection,
             await open_store(stack.settings.database_url, stack.settings.data_dir) as store,
         ):
-            chat = ChatSession(host, model)
-            notes = await setup_notes(host)
+            chat = ChatSession(connection, model)
+            notes = await setup_notes(await connection.host())
             app = build_chat_app(chat.ask, chat.mode, StoreRecorder(store), host=HOST, notes=notes)
             await serve_chat_app(
                 app, host=HOST, port=web_port, on_ready=lambda url: say(f"chat: {url} ({chat.mode})")

@@ -1,8 +1,15 @@
-"""The ASGI application: Loki's read API over a `Store`, with fault injection and a request log."""
+"""The ASGI application: Loki's read API over a `Store`, its push API, fault injection and a request log.
+
+The write side (`POST /loki/api/v1/push` with a JSON body, `POST /flush`) answers as the recorded
+Loki did (`push_ok`, `flush_ingester`: 204, empty body, no Content-Type; `error_push_*`: 400
+text/plain ending with a newline); decode error texts are the double's own, with Loki's prefix.
+Pushed lines are visible at once (a real Loki shows lines older than 3 h only after a flush).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -21,7 +28,7 @@ from aiops_mcp.query.logql import (
     VectorAggregation,
     parse_logql,
 )
-from tests.doubles.loki.dataset import NS, Entry, LabelKey
+from tests.doubles.loki.dataset import NS, Entry, LabelKey, LogRecord
 from tests.doubles.loki.errors import ERRORS, BadRequest, Unsupported
 from tests.doubles.loki.metrics import SPLIT_INTERVAL_NS, MetricEvaluator
 from tests.doubles.loki.params import MAX_LIMIT, Params, selector_only
@@ -83,12 +90,15 @@ class LokiApp:
             "/loki/api/v1/series": (("GET", "POST"), self.series),
             "/loki/api/v1/index/stats": (("GET", "POST"), self.index_stats),
             "/loki/api/v1/index/volume": (("GET", "POST"), self.index_volume),
+            "/loki/api/v1/push": (("POST",), self.push),
+            "/flush": (("POST",), lambda p, r: Response(status_code=204)),
         }
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
+        request.state.body = await request.body()  # for the push handler (handlers are synchronous)
         params = await self.params(request)
         self.record(request, params)
         if self.delay_seconds:
@@ -99,7 +109,7 @@ class LokiApp:
     async def params(self, request: Request) -> Params:
         pairs = list(request.query_params.multi_items())
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            pairs += parse_qsl((await request.body()).decode(), keep_blank_values=True)
+            pairs += parse_qsl(request.state.body.decode(), keep_blank_values=True)
         return Params(pairs, self.now_ns())
 
     def record(self, request: Request, params: Params) -> None:
@@ -191,6 +201,18 @@ class LokiApp:
         result = [{"metric": dict(k), "value": [seconds(t), format_value(v)]} for k, v in items]
         return json_response(query_body("vector", result, stats_block()))
 
+    # -- push -----------------------------------------------------------------------------------
+
+    def push(self, params: Params, request: Request) -> Response:
+        """Store pushed streams: `{"streams": [{"stream": {...}, "values": [[ns, line, meta?]]}]}`."""
+        try:
+            records = list(_pushed_records(json.loads(request.state.body)))
+        except (ValueError, TypeError, KeyError) as exc:
+            text = f"loghttp.PushRequest.Streams: []loghttp.LogProtoStream: {exc}\n"
+            return Response(text, status_code=400, media_type=TEXT_TYPE)
+        self.store.add(records)
+        return Response(status_code=204)
+
     # -- labels, series, index --------------------------------------------------------------------
 
     def streams_in(self, params: Params, selectors: list[StreamSelector]) -> list[LabelKey]:
@@ -252,3 +274,21 @@ class LokiApp:
         ranked = sorted(volume.items(), key=lambda kv: (-kv[1], kv[0]))[: int(params.get("limit") or 100)]
         result = [{"metric": dict(k), "value": [seconds(end), str(v)]} for k, v in ranked]
         return json_response(query_body("vector", result, stats_block()))
+
+
+def _pushed_records(body: Any) -> list[LogRecord]:
+    """The records of a push body; ValueError (or TypeError, KeyError) when it is not one."""
+    records = []
+    for stream in body["streams"]:
+        labels = stream["stream"]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            raise ValueError("stream labels must be strings")
+        for value in stream["values"]:
+            stamp, line, *rest = value
+            if not (isinstance(stamp, str) and stamp.isdigit() and isinstance(line, str)) or len(rest) > 1:
+                raise ValueError(f'a value must be ["<unix ns>", "<line>"(, metadata)], got {value!r}')
+            metadata = rest[0] if rest else None
+            if metadata is not None and not isinstance(metadata, dict):
+                raise ValueError("structured metadata must be an object")
+            records.append(LogRecord(int(stamp), dict(labels), line, metadata))
+    return records

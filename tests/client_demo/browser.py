@@ -1,5 +1,6 @@
 """The chat page served by uvicorn on loopback and opened in a real headless Chromium (Debian's
-/usr/bin/chromium through Playwright, with the flags DESIGN.md §4 lists), and where screenshots go:
+/usr/bin/chromium through Playwright; never `playwright install`), with the flags that keep it
+headless, sandbox-free for containers and off the network; and where screenshots go:
 $TEST_ARTIFACTS/web, by default test-artifacts/web in the repository (git-ignored, removed by
 `make clean`)."""
 

@@ -19,6 +19,8 @@ from aiops_mcp.datasources.config import DatasourceType
 from aiops_mcp.datasources.loki import LokiClient
 from aiops_mcp.datasources.prometheus import PrometheusClient
 from aiops_mcp.datasources.registry import DatasourceRegistry
+from aiops_mcp.security.access import Access
+from aiops_mcp.security.context import current_principal
 from aiops_mcp.settings import Settings
 from aiops_mcp.telemetry import Telemetry
 
@@ -82,7 +84,8 @@ class ResultHandles:
 
 @dataclass
 class Runtime:
-    """Settings, datasource clients, telemetry, result handles, and the store (opened on first use).
+    """Settings, datasource clients, telemetry, result handles, security, and the store (opened
+    on first use).
 
     The store is opened lazily: tools over Prometheus and Loki configured by environment never
     wait for (or depend on) the database, so start-up stays fast and a lost database does not
@@ -96,11 +99,21 @@ class Runtime:
     handles: ResultHandles = field(default_factory=ResultHandles)
     now: Callable[[], datetime] = utc_now
     translations: TTLCache[Any, Any] = field(default_factory=lambda: TTLCache(maxsize=512, ttl=300))
+    access: Access = field(init=False)
     _store: "Store | None" = None
     _store_lock: anyio.Lock = field(default_factory=anyio.Lock)
 
+    def __post_init__(self) -> None:
+        self.access = Access.from_settings(self.settings, self._open_store)
+
     async def store(self) -> "Store":
-        """The store, opened and migrated on first use (`StoreUnavailable` when it cannot be)."""
+        """The store as the current caller may see it (`security.confined_store`), opened and
+        migrated on first use (`StoreUnavailable` when it cannot be)."""
+        from aiops_mcp.security.confined_store import confined
+
+        return confined(await self._open_store(), current_principal())
+
+    async def _open_store(self) -> "Store":
         async with self._store_lock:
             if self._store is None:
                 from aiops_mcp.store import open_store  # SQLAlchemy is imported only when needed
@@ -113,14 +126,16 @@ class Runtime:
         return self._store
 
     async def prometheus(self, name: str | None = None) -> PrometheusClient:
-        """The named (or default) Prometheus client, looking in the store when the name is not known."""
+        """The named (or default) Prometheus client, as the current caller may use it (confined to
+        its labels, redacted); looks in the store when the name is not known."""
         await self._know("prometheus", name)
-        return self.datasources.prometheus(name)
+        return self.access.confine(self.datasources.prometheus(name), current_principal())
 
     async def loki(self, name: str | None = None) -> LokiClient:
-        """The named (or default) Loki client, looking in the store when the name is not known."""
+        """The named (or default) Loki client, as the current caller may use it (confined to its
+        labels, redacted, within the log-bytes limit); looks in the store when the name is not known."""
         await self._know("loki", name)
-        return self.datasources.loki(name)
+        return self.access.confine(self.datasources.loki(name), current_principal())
 
     async def _know(self, kind: DatasourceType, name: str | None) -> None:
         if self._store is not None or self.datasources.has(kind, name):
@@ -128,11 +143,12 @@ class Runtime:
         from aiops_mcp.store import StoreError
 
         try:
-            await self.store()
+            await self._open_store()
         except StoreError as exc:
             logger.warning("stored datasources unavailable: %s", exc)
 
     async def aclose(self) -> None:
+        await self.access.auditor.flush()
         await self.datasources.aclose()
         if self._store is not None:
             await self._store.aclose()

@@ -24,6 +24,7 @@ from mcp_types import (
 
 from aiops_mcp.resources.common import clip, iso, offset_of, reading, store_failure, to_json
 from aiops_mcp.runtime import Runtime, runtime
+from aiops_mcp.security.context import current_principal
 
 PROFILES_PER_PAGE = 100
 MAX_COMPLETIONS = 100
@@ -90,8 +91,11 @@ async def list_datasources(ctx: Context, type: str | None = None) -> str:
     rt = runtime(ctx)
     if type not in (None, "", "prometheus", "loki"):
         raise ResourceError(f"type must be prometheus or loki, got {type!r}")
+    caller = current_principal()
     found: list[dict[str, Any]] = [
-        {**config.public_view(), "source": "environment"} for config in rt.settings.env_datasources()
+        {**config.public_view(), "source": "environment"}
+        for config in rt.settings.env_datasources()
+        if caller.may_use(config.name)
     ]
     store_status = "ok"
     try:

@@ -15,8 +15,6 @@ import anyio
 from aiops_mcp import __version__, manage
 from aiops_mcp.settings import Settings
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="aiops-mcp", description="Incident-response data for MCP hosts.")
@@ -27,6 +25,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--auth",
+        choices=["auto", "on", "off"],
+        help="bearer tokens on /mcp (AIOPS_MCP_AUTH): auto (default) is on unless bound to loopback; "
+        "off on a non-loopback bind serves everyone who can reach it",
+    )
+    serve.add_argument("--public-url", help="the URL hosts use to reach the server (AIOPS_MCP_PUBLIC_URL)")
     _backend_flags(serve)
 
     doctor = commands.add_parser("doctor", help="check every configured backend and say what works")
@@ -51,7 +56,7 @@ def _backend_flags(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("prometheus_url", "loki_url", "max_query_range_hours")
+        for name in ("prometheus_url", "loki_url", "max_query_range_hours", "auth", "public_url")
         if getattr(args, name, None) is not None
     }
     return Settings(**overrides)
@@ -100,6 +105,28 @@ def store_problem(settings: Settings) -> str | None:
     return anyio.run(probe)
 
 
+def token_problem(settings: Settings) -> str | None:
+    """Why nobody could connect with authentication on (no token exists); None when someone can."""
+    if settings.admin_token is not None and settings.admin_token.get_secret_value():
+        return None
+
+    async def live_tokens() -> int:
+        from aiops_mcp.store import open_store
+
+        async with await open_store(settings.database_url, settings.data_dir) as store:
+            return sum(1 for row in await store.tokens.list_all() if row.revoked_at is None)
+
+    try:
+        if anyio.run(live_tokens):
+            return None
+    except Exception as exc:
+        return f"cannot read the tokens from the store: {exc}"
+    return (
+        "authentication is on and no token exists: create one with "
+        "`aiops-mcp token create NAME --scope read`, or pass --auth off to serve without authentication"
+    )
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     # The embedded SQLite store opens on first use; a configured database is checked up front,
     # so a wrong DATABASE_URL is one clear line at start rather than errors later.
@@ -113,12 +140,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     import uvicorn
 
-    from aiops_mcp.server.http import build_http_app
+    from aiops_mcp.server.http import LOOPBACK, auth_enabled, build_http_app
 
-    if args.host not in LOOPBACK:
-        logging.getLogger("aiops_mcp").warning(
-            "serving on %s without authentication: anyone who can reach it can query your backends", args.host
-        )
+    log = logging.getLogger("aiops_mcp")
+    if auth_enabled(settings, args.host):
+        if problem := token_problem(settings):
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
+    elif args.host not in LOOPBACK:
+        log.warning("serving on %s WITHOUT authentication (--auth off): anyone who can reach it can "
+                    "query your backends", args.host)  # fmt: skip
+    if args.host in ("0.0.0.0", "::") and not settings.public_url:
+        log.warning("no --public-url: requests naming any host are accepted (no DNS-rebinding protection)")
     app = build_http_app(settings, host=args.host)
     uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower())
     return 0

@@ -19,7 +19,7 @@ class Telemetry:
         self.registry = CollectorRegistry(auto_describe=True)
         self.queries = Counter(
             "aiops_grafana_queries_total",
-            "Datasource requests by datasource type and outcome (ok, error, cache_hit).",
+            "Datasource requests by datasource type and outcome (ok, error, cache_hit, stale).",
             ["datasource_type", "status"],
             registry=self.registry,
         )

@@ -83,3 +83,28 @@ def test_serve_refuses_an_unreachable_database_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
     assert "pw-secret" not in err[0]
+
+
+def test_serving_beyond_loopback_needs_a_token_or_an_explicit_auth_off(
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("AIOPS_MCP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("AIOPS_MCP_ADMIN_TOKEN", raising=False)
+    served: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, **_: served.append(host))
+    assert main(["serve", "--http", "--host", "0.0.0.0"]) == 1
+    assert "authentication is on and no token exists: create one with `aiops-mcp token create" in (
+        capsys.readouterr().err
+    )
+    assert served == [], "refused before binding"
+    assert main(["token", "create", "host", "--scope", "read"]) == 0
+    assert main(["serve", "--http", "--host", "0.0.0.0", "--public-url", "https://aiops.example.com"]) == 0
+    assert main(["serve", "--http", "--host", "0.0.0.0", "--auth", "off"]) == 0
+    assert served == ["0.0.0.0", "0.0.0.0"]
+    assert "WITHOUT authentication (--auth off)" in caplog.text
+    assert "no --public-url" in caplog.text

@@ -59,7 +59,22 @@ def api(tmp_path: Path) -> Api:
 async def test_api_is_closed_without_an_admin_token(api: Api) -> None:
     async with api(token=None) as client:
         answer = await client.get("/api/applications")
-    assert answer.status_code == 403 and "AIOPS_MCP_ADMIN_TOKEN" in answer.json()["error"]
+    assert answer.status_code == 401 and "AIOPS_MCP_ADMIN_TOKEN" in answer.json()["error"]
+    assert "token create NAME --scope admin" in answer.json()["error"]
+
+
+async def test_stored_tokens_need_the_admin_scope_and_their_calls_are_audited(api: Api) -> None:
+    async with api(token=None) as client:
+        store = await client.runtime.store()  # type: ignore[attr-defined]
+        _, admin = await store.tokens.create("ops", ["admin"])
+        _, reader = await store.tokens.create("reader", ["read"])
+        listed = await client.get("/api/applications", headers={"Authorization": f"Bearer {admin}"})
+        refused = await client.get("/api/applications", headers={"Authorization": f"Bearer {reader}"})
+        await client.runtime.access.auditor.flush()  # type: ignore[attr-defined]
+        entries = await store.audit.recent(actor="ops")
+    assert listed.status_code == 200 and listed.json() == []
+    assert refused.status_code == 403 and "token 'reader' lacks the 'admin' scope" in refused.json()["error"]
+    assert [(e.action, e.target, e.status) for e in entries] == [("rest", "GET /api/applications", "200")]
 
 
 async def test_wrong_or_missing_token_is_refused(api: Api) -> None:

@@ -9,6 +9,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from aiops_mcp.demo.backends import free_port
 from aiops_mcp.server.app import build_server
 from aiops_mcp.settings import Settings
 from tests.serving import serving
@@ -106,3 +107,20 @@ def test_start_up_imports_nothing_heavy(modules: str, absent: tuple[str, ...]) -
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+async def test_health_says_degraded_while_a_datasource_circuit_is_open() -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(prometheus_url=dead, datasource_breaker_failures=2)
+    async with serving(settings) as base:
+        async with Client(f"{base}/mcp") as client:
+            for _ in range(2):
+                assert (await client.call_tool("prometheus_query", {"query": "up"})).is_error
+            refused = await client.call_tool("prometheus_query", {"query": "up"})
+        async with httpx.AsyncClient(base_url=base) as http:
+            health = (await http.get("/healthz")).json()
+    assert "circuit open since" in refused.content[0].text
+    assert health["status"] == "degraded"
+    (source,) = health["datasources"]
+    assert source["circuit"]["state"] == "open" and source["circuit"]["failures"] >= 2
+    assert "cannot connect" in source["circuit"]["last_error"]

@@ -3,14 +3,18 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from aiops_mcp import __version__
 from aiops_mcp.datasources.registry import DatasourceRegistry
 from aiops_mcp.prompts import incident
-from aiops_mcp.resources import alerts, catalog, chats, results
+from aiops_mcp.resources import alerts, audit, catalog, chats, results
 from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.runtime import Runtime
+from aiops_mcp.security.middleware import AccessMiddleware
 from aiops_mcp.settings import Settings
 from aiops_mcp.telemetry import Telemetry
 from aiops_mcp.tools import context, events, health, impact, logs, metrics, translate
@@ -30,6 +34,17 @@ page through it.
 Times are UTC unless a zone is given."""
 
 
+@asynccontextmanager
+async def background(rt: Runtime) -> AsyncIterator[None]:
+    """The runtime's background work (writing the audit log) for the duration of the block."""
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(rt.access.auditor.run)
+        try:
+            yield
+        finally:
+            tasks.cancel_scope.cancel()
+
+
 def build_runtime(settings: Settings, telemetry: Telemetry | None = None) -> Runtime:
     """The dependencies one server uses: datasources from the settings, telemetry, result handles."""
     telemetry = telemetry or Telemetry()
@@ -38,20 +53,29 @@ def build_runtime(settings: Settings, telemetry: Telemetry | None = None) -> Run
 
 
 def build_server(
-    settings: Settings, runtime: Runtime | None = None, notifier: ResourceNotifier | None = None
+    settings: Settings,
+    runtime: Runtime | None = None,
+    notifier: ResourceNotifier | None = None,
+    *,
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
 ) -> MCPServer[Runtime]:
     """A fully registered server. Pass `runtime` to share one (and its clients) with the HTTP routes,
-    and `notifier` to tell subscribed clients of resource changes made outside MCP (the webhook)."""
+    `notifier` to tell subscribed clients of resource changes made outside MCP (the webhook), and
+    `auth` with `token_verifier` to require bearer tokens on streamable HTTP."""
     shared = runtime or build_runtime(settings)
     notifier = notifier or ResourceNotifier()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        try:
+        if runtime is not None:  # shared with the HTTP app, whose lifespan runs and closes it
             yield shared
+            return
+        try:
+            async with background(shared):
+                yield shared
         finally:
-            if runtime is None:
-                await shared.aclose()
+            await shared.aclose()
 
     server: MCPServer[Runtime] = MCPServer(
         "aiops-mcp",
@@ -61,6 +85,9 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level.upper(),  # type: ignore[arg-type]
         subscriptions=notifier.bus,
+        middleware=[AccessMiddleware(shared.access)],
+        auth=auth,
+        token_verifier=token_verifier,
     )
     families = (
         metrics,
@@ -74,6 +101,7 @@ def build_server(
         alerts,
         chats,
         catalog,
+        audit,
         incident,
     )
     for family in families:

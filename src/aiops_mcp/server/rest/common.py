@@ -1,16 +1,19 @@
-"""What every REST route shares: the route table entry, admin-token auth, errors as JSON.
+"""What every REST route shares: the route table entry, admin auth, audit, errors as JSON.
 
+Every route needs a bearer token with the `admin` scope (`aiops-mcp token create NAME --scope
+admin`) or `AIOPS_MCP_ADMIN_TOKEN`; the call runs as that token (a token with `label:` scopes
+sees only its labels) and is written to the audit log.
 Errors answer `{"error": "...", "fields": {...}}` with the status a client can act on:
-400 bad JSON or a bad query (with the parser's message), 401 missing or wrong token, 403 API
-disabled (no AIOPS_MCP_ADMIN_TOKEN), 404 what was not found, 409 duplicate name, 422 field
+400 bad JSON or a bad query (with the parser's message), 401 missing or unknown token, 403 a
+token without the admin scope, 404 what was not found, 409 duplicate name, 422 field
 errors, 502 the datasource answered badly or refused our credentials, 503 a datasource or the
 store cannot be reached. No message carries a secret: datasource and store errors are written
 without credentials, and validation errors never echo the input.
 """
 
-import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,14 +31,17 @@ from aiops_mcp.datasources.errors import (
 from aiops_mcp.datasources.registry import UnknownDatasource
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.runtime import Runtime
+from aiops_mcp.security.context import acting_as
+from aiops_mcp.security.scopes import Principal
+from aiops_mcp.security.tokens import bearer_principal
 from aiops_mcp.store import InvalidInput, StoreError
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
-DISABLED = (
-    "the management API is disabled: set AIOPS_MCP_ADMIN_TOKEN to a long random secret, "
-    "then send it as 'Authorization: Bearer <token>'"
+UNAUTHENTICATED = (
+    "send 'Authorization: Bearer <token>' with a token of the admin scope "
+    "(aiops-mcp token create NAME --scope admin) or AIOPS_MCP_ADMIN_TOKEN"
 )
 
 
@@ -109,17 +115,14 @@ async def read_body(request: Request, model: type[M], defaults: dict[str, Any] |
         raise ApiError(422, f"invalid {model.__name__}", field_errors(error)) from None
 
 
-def check_token(request: Request, runtime: Runtime) -> None:
-    """403 when no admin token is configured, 401 unless the request carries it (constant time)."""
-    token = runtime.settings.admin_token
-    if token is None or not token.get_secret_value():
-        raise ApiError(403, DISABLED)
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    expected = token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-        raise ApiError(
-            401, "missing or wrong admin token: send 'Authorization: Bearer <AIOPS_MCP_ADMIN_TOKEN>'"
-        )
+async def admin_principal(request: Request, runtime: Runtime) -> Principal:
+    """The caller, when its bearer token has the admin scope; 401 or 403 otherwise."""
+    principal = await bearer_principal(request.headers.get("authorization", ""), runtime.access.tokens)
+    if principal is None:
+        raise ApiError(401, f"missing or unknown bearer token: {UNAUTHENTICATED}")
+    if not principal.admin:
+        raise ApiError(403, f"token {principal.name!r} lacks the 'admin' scope")
+    return principal
 
 
 def as_api_error(exc: Exception) -> ApiError | None:
@@ -149,9 +152,14 @@ def guarded(handler: Handler, runtime: Runtime) -> Callable[[Request], Awaitable
     """``handler`` behind the admin token, with failures answered as `ErrorOut` JSON."""
 
     async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        principal: Principal | None = None
+        response: Response | None = None
         try:
-            check_token(request, runtime)
-            return await handler(request, runtime)
+            principal = await admin_principal(request, runtime)
+            with acting_as(principal):
+                response = await handler(request, runtime)
+            return response
         except Exception as exc:
             error = as_api_error(exc)
             if error is None:
@@ -159,6 +167,18 @@ def guarded(handler: Handler, runtime: Runtime) -> Callable[[Request], Awaitable
                 error = ApiError(500, "internal error (see the server log)")
             headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
             body = ErrorOut(error=error.message, fields=error.fields).model_dump(exclude_none=True)
-            return JSONResponse(body, status_code=error.status, headers=headers)
+            response = JSONResponse(body, status_code=error.status, headers=headers)
+            return response
+        finally:
+            if principal is not None:  # unauthenticated calls are refused before doing anything
+                runtime.access.auditor.add(
+                    actor=principal.name,
+                    action="rest",
+                    target=f"{request.method} {request.url.path}",
+                    arguments=dict(request.query_params),
+                    status=str(response.status_code if response is not None else 500),
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    result_bytes=len(getattr(response, "body", b"") or b""),
+                )
 
     return endpoint

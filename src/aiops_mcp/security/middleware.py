@@ -1,0 +1,187 @@
+"""The gate every MCP request passes: who is calling, may they, how often, how long, audited.
+
+For `tools/call`, `resources/read` and `prompts/get` (the requests that read data):
+1. the principal comes from the verified bearer token (HTTP), or is the local user (stdio,
+   in memory); with authentication on, a request without a token is refused;
+2. the caller's and the session's token buckets must hold a token;
+3. the request runs as that principal (`security.context`), a tool within its deadline;
+4. a tool result says how many values were redacted on the way;
+5. one audit entry records who, what (arguments and the queries sent), when, how long, how it
+   went and how big the answer was.
+Everything else (initialize, listings, completions, pings) passes straight through.
+"""
+
+import json
+import logging
+import time
+from typing import Any
+
+import anyio
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_REQUEST, CallToolResult, TextContent
+from pydantic import BaseModel
+
+from aiops_mcp.security.access import Access
+from aiops_mcp.security.context import Ledger, acting_as
+from aiops_mcp.security.ratelimit import RateLimited
+from aiops_mcp.security.scopes import LOCAL, Principal, principal_of
+
+logger = logging.getLogger(__name__)
+
+GATED = {"tools/call": "tool", "resources/read": "resource", "prompts/get": "prompt"}
+
+
+def request_principal(access: Access) -> Principal:
+    """The caller of the current HTTP request from its verified token, else the local user."""
+    token = get_access_token()
+    if token is not None:
+        return principal_of(token.client_id, token.scopes)
+    if access.auth_required:
+        raise MCPError(code=INVALID_REQUEST, message="authentication required: send a bearer token")
+    return LOCAL
+
+
+class AccessMiddleware:
+    """`ServerMiddleware` applying `Access` to every data request (see the module docstring)."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        action = GATED.get(ctx.method)
+        if ctx.method == "completion/complete":  # completions name apps and alerts: scoped too
+            with acting_as(request_principal(self.access)):
+                return await call_next(ctx)
+        if action is None or ctx.request_id is None:
+            return await call_next(ctx)
+        params = dict(ctx.params or {})
+        target = str(params.get("name") or params.get("uri") or "")
+        principal = request_principal(self.access)
+        if not principal.read:
+            raise MCPError(code=INVALID_REQUEST, message="this token lacks the 'read' scope")
+        started = time.perf_counter()
+        status, result, ledger = "error", None, Ledger()
+        try:
+            self.access.per_token.take(f"token:{principal.name}", f"token {principal.name!r}")
+            if (session := _session_key(ctx)) is not None:
+                self.access.per_session.take(session, "this session")
+            with acting_as(principal) as ledger:
+                result = await self._run(action, ctx, call_next)
+            status = "error" if _is_error(result) else "ok"
+            return _note_redactions(_as_sent(result, ledger.confined), ledger.redactions)
+        except RateLimited as limited:
+            status = "rate_limited"
+            if action == "tool":
+                result = _tool_error(str(limited))
+                return result
+            raise MCPError(code=INVALID_REQUEST, message=str(limited)) from None
+        finally:
+            arguments = params.get("arguments") if action != "resource" else None
+            self.access.auditor.add(
+                actor=principal.name,
+                action=action,
+                target=target,
+                arguments=_audited(arguments, ledger),
+                status=status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                result_bytes=_size(result),
+            )
+
+    async def _run(
+        self, action: str, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        if action != "tool":
+            return await call_next(ctx)
+        deadline = self.access.tool_timeout_seconds
+        with anyio.move_on_after(deadline) as scope:
+            return await call_next(ctx)
+        if scope.cancelled_caught:
+            return _tool_error(f"the tool did not finish within {deadline:g}s; try a shorter time range")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _session_key(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """The MCP session a request belongs to: the HTTP session id (the stateless protocol has
+    none: only the per-token limit applies), or the one connection of stdio and in-memory use."""
+    request = ctx.request
+    if request is None:
+        return "local"
+    session_id = request.headers.get("mcp-session-id")
+    return f"session:{session_id}" if session_id else None
+
+
+def _tool_error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def _is_error(result: HandlerResult) -> bool:
+    if isinstance(result, CallToolResult):
+        return result.is_error
+    return isinstance(result, dict) and bool(result.get("isError"))
+
+
+def _as_sent(result: HandlerResult, confined: dict[str, str]) -> HandlerResult:
+    """The result citing each query as it was sent: with the caller's labels where its scope
+    added them (provenance must name what ran). Strings equal to an asked query are replaced,
+    and the asked queries inside texts, longest first."""
+    if not confined or not isinstance(result, dict):
+        return result
+    order = sorted(confined, key=len, reverse=True)
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            if value in confined:
+                return confined[value]
+            for asked in order:
+                value = value.replace(asked, confined[asked])
+            return value
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items()}
+        return value
+
+    return {key: swap(value) for key, value in result.items() if key != "_meta"} | (
+        {"_meta": result["_meta"]} if "_meta" in result else {}
+    )
+
+
+def _note_redactions(result: HandlerResult, count: int) -> HandlerResult:
+    """Say in a tool result how many values were redacted (a text line and `redactions`)."""
+    if not count or _is_error(result):
+        return result
+    note = f"{count} value{'s' if count != 1 else ''} redacted (secrets or personal data)"
+    if isinstance(result, CallToolResult):
+        structured = result.structured_content
+        return result.model_copy(
+            update={
+                "content": [*result.content, TextContent(type="text", text=note)],
+                "structured_content": {**structured, "redactions": count} if structured else structured,
+            }
+        )
+    if isinstance(result, dict) and isinstance(result.get("content"), list):
+        result = {**result, "content": [*result["content"], {"type": "text", "text": note}]}
+        if isinstance(result.get("structuredContent"), dict):
+            result["structuredContent"] = {**result["structuredContent"], "redactions": count}
+    return result
+
+
+def _audited(arguments: Any, ledger: Ledger) -> dict[str, Any]:
+    out: dict[str, Any] = dict(arguments) if isinstance(arguments, dict) else {}
+    if ledger.queries:
+        out["queries_sent"] = ledger.queries + (
+            [f"... {ledger.queries_omitted} more"] if ledger.queries_omitted else []
+        )
+    if ledger.redactions:
+        out["redactions"] = ledger.redactions
+    return out
+
+
+def _size(result: HandlerResult) -> int:
+    if isinstance(result, BaseModel):
+        return len(result.model_dump_json(by_alias=True, exclude_none=True))
+    if isinstance(result, dict):
+        return len(json.dumps(result, default=str))
+    return 0

@@ -82,7 +82,8 @@ LOGS = {
 STATS = ("min", "mean", "max", "last")
 SERIES_ITEM = "[data-testid=panel] [data-testid=panel-item][data-kind=series]"
 # Per series (by its legend marker's colour): the share of the canvas columns between its first and
-# last drawn pixel that hold its colour: a line drawn whole covers them all, a broken one does not.
+# last drawn pixel that hold its colour: a line drawn whole covers most of them (less where a later
+# line crosses it), one broken into dashes a small part (about a fifth when they were).
 LINE_COVERAGE = """item => {
   const canvas = item.querySelector("[data-testid=chart] canvas");
   const { data, width } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
@@ -559,7 +560,7 @@ async def _series_in_page(page: Page, world: Any, other: McpHost, artifacts: Pat
     # The chart is drawn again as its pane settles: wait for whole lines, as expect() would.
     whole = f"""lines => {{
       const shares = Object.values(({LINE_COVERAGE})(document.querySelector("{SERIES_ITEM}")));
-      return shares.length === lines && shares.every(share => share > 0.9);
+      return shares.length === lines && shares.every(share => share > 0.6);
     }}"""
     with contextlib.suppress(PlaywrightTimeout):
         await page.wait_for_function(whole, arg=len(series), timeout=10_000)
@@ -584,4 +585,4 @@ async def _series_in_page(page: Page, world: Any, other: McpHost, artifacts: Pat
 
 
 def _whole(coverage: dict[str, float], lines: int) -> bool:
-    return len(coverage) == lines and all(share > 0.9 for share in coverage.values())
+    return len(coverage) == lines and all(share > 0.6 for share in coverage.values())

@@ -114,6 +114,7 @@ NEGATIVE = [
     'password="" password=null "password": null, "token": true',
     "order 4111111111111112 shipped",  # 16 digits, Luhn-invalid
     "order id 1234567890123456 shipped",
+    "trace_id=9d38009075854932 span=64567104037966a9",  # hex ids whose digits pass Luhn
     "ts=1700000000123 ns=1700000000123456789",  # epoch milliseconds and nanoseconds
     "2024-01-15 12:30:45.123 INFO started in 1234 5678 9012 3456 ms",
     "phone +1 555-123-4567 ext 89",

@@ -122,7 +122,8 @@ _ISSUER = re.compile(
     r"|35[0-9]{14,17}"  # JCB
     r"|(?:6[0-9]|5[06-8])[0-9]{11,17}"  # Discover, UnionPay, Maestro
 )
-_CARD_RUN = re.compile(r"(?<![0-9])[0-9]++(?:[ -][0-9]++)*+")
+# A run of digit groups standing alone: digits inside a hex id or a word (trace_id=9d3800...) are not a card.
+_CARD_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9]++(?:[ -][0-9]++)*+(?![0-9A-Za-z])")
 _DIGITS = re.compile(r"[0-9]+")
 _CARD_LAYOUTS = ((4, 6, 5), (4, 6, 4))  # American Express, Diners Club
 

@@ -1,14 +1,19 @@
 """Chat-session resources read by a real MCP client (in memory) from a store in tmp_path."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from aiops_mcp.demo.seed import seed_demo
 from aiops_mcp.resources.chats import SESSIONS_PER_PAGE
-from aiops_mcp.store import ProfileIn
+from aiops_mcp.store import ProfileIn, open_store
 from tests.resources.test_alerts import client_and_store, read, read_error, seed
+from tests.security.test_http_auth import secured, session, token
+from tests.serving import serving
 
 pytestmark = pytest.mark.anyio
+END = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
 
 async def test_a_session_lists_its_messages_in_order_in_pages(tmp_path: Path) -> None:
@@ -94,3 +99,23 @@ async def test_every_session_is_listed_newest_first_in_bounded_pages(tmp_path: P
     assert by_alias["filters"] == {"app": "abc-app"}
     assert [s["id"] for s in by_alias["sessions"]] == [s.id for s in reversed(made) if s.app == "abc-app"]
     assert "cursor" in bad
+
+
+async def test_a_confined_token_lists_only_the_sessions_it_may_see(tmp_path: Path) -> None:
+    settings = secured(tmp_path, None)
+    async with await open_store(settings.database_url, settings.data_dir) as store:
+        summary = await seed_demo(store, END)
+        checkout = await store.chats.create_session(app="checkout", title="checkout slow")
+        await store.chats.create_session(app="abc-app", title="abc errors")
+        await store.chats.create_session(title="no app")
+    payments = await token(settings, "payments", "read", "label:namespace=payments")
+    everything = await token(settings, "everything", "read")
+    async with serving(settings) as base:
+        async with session(base, payments) as client:
+            confined = await read(client, "aiops://chats")
+        async with session(base, everything) as client:
+            unconfined = await read(client, "aiops://chats")
+    assert [s["id"] for s in confined["sessions"]] == [checkout.id]
+    assert len(unconfined["sessions"]) == 4 and summary.chat_session_id in [
+        s["id"] for s in unconfined["sessions"]
+    ]

@@ -54,13 +54,16 @@ async def recent_chats(ctx: Context, app: str | None = None, cursor: str | None 
             profile = await store.profiles.find(app)
             name = profile.name if profile is not None else app
         page = await _recent_sessions(store, name, offset, SESSIONS_PER_PAGE + 1)
+        # Each row through the repository, which hides what the caller may not see (a token
+        # confined to some labels): such a page holds fewer sessions, its `next` still follows.
+        shown = [s for s in page[:SESSIONS_PER_PAGE] if await store.chats.get_session(s.id) is not None]
     more = len(page) > SESSIONS_PER_PAGE
     following = {"app": name, "cursor": str(offset + SESSIONS_PER_PAGE)}
     return to_json(
         {
             "filters": {"app": name} if name else {},
             "offset": offset,
-            "sessions": [_session_summary(s) for s in page[:SESSIONS_PER_PAGE]],
+            "sessions": [_session_summary(s) for s in shown],
             "more": more,
             "next": f"{CHATS}?{urlencode({k: v for k, v in following.items() if v}, quote_via=quote)}"
             if more
@@ -141,7 +144,7 @@ def register(server: MCPServer) -> None:
         name="recent_chats",
         title="Chat sessions",
         description=(
-            "Every AIOps chat session, newest first, 50 a page, as JSON: id, uri, title, app, alert "
+            "The AIOps chat sessions, newest first, 50 a page, as JSON: id, uri, title, app, alert "
             "(URI), created_at; `next` is the URI of the following page (null on the last). Optional "
             "filter: app (a name or alias). Read it to find earlier conversations, then aiops://chats/{id}."
         ),

@@ -124,7 +124,9 @@ def test_max_latency_is_read_as_p99() -> None:
 def test_memory_of_an_app_defaults_to_its_process_memory_with_its_host_as_alternative() -> None:
     t = ask("memory of abc")
     assert t.template == "memory_app"
-    assert t.alternatives == ((host_memory(NODE1), "Memory used % of host node-1 (1 - available / total)."),)
+    assert t.alternatives == (
+        (host_memory(NODE1), "Used memory share of host node-1 (0 to 1; available / total)."),
+    )
     assert ask("rss of abc").alternatives == ()
     assert ask("memory of abc's host").template == "memory_host"
 

@@ -18,8 +18,8 @@ CASES = [
     (
         "requests per second for checkout over the last 6 hours",
         "request_rate",
-        'sum(rate(http_requests_total{service="checkout",namespace="payments",env="prod",job="checkout"}[5m]))',
-        "range",
+        'sum(rate(http_requests_total{service="checkout",namespace="payments",env="prod",job="checkout"}[6h]))',
+        "instant",
         "last 6h",
     ),
     (
@@ -34,9 +34,9 @@ CASES = [
         "checkout 5xx ratio yesterday",
         "error_rate",
         'sum(rate(http_requests_total{service="checkout",namespace="payments",env="prod",job="checkout",'
-        'status=~"5.."}[5m])) / sum(rate(http_requests_total{service="checkout",namespace="payments",'
-        'env="prod",job="checkout"}[5m]))',
-        "range",
+        'status=~"5.."}[24h])) / sum(rate(http_requests_total{service="checkout",namespace="payments",'
+        'env="prod",job="checkout"}[24h]))',
+        "instant",
         "yesterday",
     ),
     (
@@ -48,7 +48,7 @@ CASES = [
         "last 1h",
     ),
     (
-        "p50 latency of abc over the last 30 minutes",
+        "graph the p50 latency of abc over the last 30 minutes",
         "latency_p50",
         "histogram_quantile(0.5, sum by (le) "
         '(rate(http_request_duration_seconds_bucket{app="abc-app",env="prod",job="abc-app"}[5m])))',
@@ -67,8 +67,8 @@ CASES = [
         "p99 latency of abc yesterday",
         "latency_p99",
         "histogram_quantile(0.99, sum by (le) "
-        '(rate(http_request_duration_seconds_bucket{app="abc-app",env="prod",job="abc-app"}[5m])))',
-        "range",
+        '(rate(http_request_duration_seconds_bucket{app="abc-app",env="prod",job="abc-app"}[24h])))',
+        "instant",
         "yesterday",
     ),
     (
@@ -79,16 +79,44 @@ CASES = [
         "instant",
         "last 1h",
     ),
-    ("is abc up", "availability", 'avg(up{app="abc-app",env="prod",job="abc-app"})', "instant", "last 1h"),
+    ("is abc up", "up_state", 'up{app="abc-app",env="prod",job="abc-app"}', "instant", "last 1h"),
     (
-        "cpu usage of abc",
-        "cpu",
-        '100 * (1 - avg(rate(node_cpu_seconds_total{instance=~"node-1(:[0-9]+)?",mode="idle"}[5m])))',
+        "availability of abc",
+        "availability",
+        'avg(up{app="abc-app",env="prod",job="abc-app"})',
         "instant",
         "last 1h",
     ),
     (
-        "cpu of node-2 over the last 2 hours",
+        "availability of abc yesterday",
+        "availability",
+        'avg(avg_over_time(up{app="abc-app",env="prod",job="abc-app"}[24h]))',
+        "instant",
+        "yesterday",
+    ),
+    (
+        "how many abc instances are up",
+        "instances_up",
+        'sum(up{app="abc-app",env="prod",job="abc-app"})',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "were any abc instances down yesterday",
+        "up_state",
+        'min_over_time(up{app="abc-app",env="prod",job="abc-app"}[24h])',
+        "instant",
+        "yesterday",
+    ),
+    (
+        "cpu usage of abc",
+        "cpu",
+        '1 - avg(rate(node_cpu_seconds_total{instance=~"node-1(:[0-9]+)?",mode="idle"}[5m]))',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "chart the cpu % of node-2 over the last 2 hours",
         "cpu",
         '100 * (1 - avg(rate(node_cpu_seconds_total{instance=~"node-2(:[0-9]+)?",mode="idle"}[5m])))',
         "range",
@@ -104,8 +132,15 @@ CASES = [
     (
         "memory usage of node-1",
         "memory_host",
-        '100 * (1 - sum(node_memory_MemAvailable_bytes{instance=~"node-1(:[0-9]+)?"})'
-        ' / sum(node_memory_MemTotal_bytes{instance=~"node-1(:[0-9]+)?"}))',
+        '1 - node_memory_MemAvailable_bytes{instance=~"node-1(:[0-9]+)?"}'
+        ' / node_memory_MemTotal_bytes{instance=~"node-1(:[0-9]+)?"}',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "free memory on node-2",
+        "memory_free",
+        'node_memory_MemAvailable_bytes{instance=~"node-2(:[0-9]+)?"}',
         "instant",
         "last 1h",
     ),
@@ -135,8 +170,8 @@ CASES = [
     (
         "compare abc request rate between prod and staging over the last 6 hours",
         "compare_env",
-        'sum by (env) (rate(http_requests_total{app="abc-app",job="abc-app"}[5m]))',
-        "range",
+        'sum by (env) (rate(http_requests_total{app="abc-app",job="abc-app"}[6h]))',
+        "instant",
         "last 6h",
     ),
     (
@@ -160,8 +195,8 @@ CASES = [
         "p95 latency of abc by instance yesterday",
         "by_instance",
         "histogram_quantile(0.95, sum by (le, instance) "
-        '(rate(http_request_duration_seconds_bucket{app="abc-app",env="prod",job="abc-app"}[5m])))',
-        "range",
+        '(rate(http_request_duration_seconds_bucket{app="abc-app",env="prod",job="abc-app"}[24h])))',
+        "instant",
         "yesterday",
     ),
     (
@@ -210,16 +245,15 @@ CASES = [
     ),
     (
         "how many events did abc create in the last 24 hours",
-        "log_counts",
-        'sum by (detected_level) (count_over_time({app="abc-app", env="prod"}[24h]))',
+        "log_total",
+        'sum(count_over_time({app="abc-app", env="prod"}[24h]))',
         "instant",
         "last 24h",
     ),
     (
         "how many log lines contain 'timeout' in checkout yesterday",
-        "log_counts",
-        'sum by (detected_level) (count_over_time({service="checkout", namespace="payments"}'
-        ' |= "timeout" [24h]))',
+        "log_total",
+        'sum(count_over_time({service="checkout", namespace="payments"} |= "timeout" [24h]))',
         "instant",
         "yesterday",
     ),
@@ -238,6 +272,87 @@ CASES = [
         "instant",
         "last 2d",
     ),
+    (
+        "abc 404 rate",
+        "status_rate",
+        'sum(rate(http_requests_total{app="abc-app",env="prod",job="abc-app",status=~"404"}[5m]))'
+        ' / sum(rate(http_requests_total{app="abc-app",env="prod",job="abc-app"}[5m]))',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "5xx/s for checkout",
+        "status_per_second",
+        'sum(rate(http_requests_total{service="checkout",namespace="payments",env="prod",job="checkout",'
+        'status=~"5.."}[5m]))',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "how many requests did abc serve yesterday",
+        "request_count",
+        'sum(increase(http_requests_total{app="abc-app",env="prod",job="abc-app"}[24h]))',
+        "instant",
+        "yesterday",
+    ),
+    (
+        "peak request rate of abc yesterday",
+        "request_rate",
+        'max_over_time((sum(rate(http_requests_total{app="abc-app",env="prod",job="abc-app"}[5m])))[24h:1m])',
+        "instant",
+        "yesterday",
+    ),
+    (
+        "abc request rate by status code",
+        "by_status",
+        'sum by (status) (rate(http_requests_total{app="abc-app",env="prod",job="abc-app"}[5m]))',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "share of abc requests slower than 500ms today",
+        "slow_share",
+        '1 - sum(rate(http_request_duration_seconds_bucket{app="abc-app",env="prod",job="abc-app",le="0.5"}'
+        "[12h])) / sum(rate(http_request_duration_seconds_count"
+        '{app="abc-app",env="prod",job="abc-app"}[12h]))',
+        "instant",
+        "today",
+    ),
+    (
+        "disk writes of node-1",
+        "disk_rate",
+        'sum(rate(node_disk_written_bytes_total{instance=~"node-1(:[0-9]+)?"}[5m]))',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "how much data did node-2 receive over the network yesterday in total",
+        "network_bytes",
+        'sum(increase(node_network_receive_bytes_total{instance=~"node-2(:[0-9]+)?"}[24h]))',
+        "instant",
+        "yesterday",
+    ),
+    (
+        "cpu per host",
+        "cpu",
+        '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))',
+        "instant",
+        "last 1h",
+    ),
+    (
+        "pod restarts by pod over the last 2 days",
+        "restarts",
+        "sum by (pod) (increase(kube_pod_container_status_restarts_total[2d]))",
+        "instant",
+        "last 2d",
+    ),
+    (
+        "abc log lines per minute yesterday",
+        "log_rate",
+        'sum(count_over_time({app="abc-app", env="prod"}[1m]))',
+        "range",
+        "yesterday",
+    ),
 ]
 
 
@@ -247,9 +362,8 @@ def test_each_template_gives_the_house_style_query(
 ) -> None:
     t = ask(question)
     assert (t.template, t.query, t.kind, t.time_range) == (template, query, kind, time_range)
-    assert t.language == (
-        "logql" if query.startswith(("{", "sum by (detected_level)", "sum(count")) else "promql"
-    )
+    logql = query.startswith("{") or "({" in query  # LogQL's stream selectors stand alone
+    assert t.language == ("logql" if logql else "promql")
 
 
 def test_every_template_is_covered_and_every_query_validates() -> None:
@@ -258,7 +372,9 @@ def test_every_template_is_covered_and_every_query_validates() -> None:
         "request_rate", "error_rate", "latency_p50", "latency_p90", "latency_p95", "latency_p99",
         "latency_avg", "availability", "cpu", "memory_app", "memory_host", "restarts", "compare_env",
         "by_instance", "error_logs", "warning_logs", "app_logs", "text_logs", "log_counts", "error_count",
-        "warning_count",
+        "warning_count", "up_state", "instances_up", "memory_free", "log_total", "status_rate",
+        "status_per_second", "request_count", "by_status", "slow_share", "disk_rate", "network_bytes",
+        "log_rate",
     }  # fmt: skip
     for question, *_ in CASES:
         t = ask(question)

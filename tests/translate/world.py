@@ -88,7 +88,4 @@ def latency_avg(labels: str) -> str:
 
 
 def host_memory(matcher: str) -> str:
-    return (
-        f"100 * (1 - sum(node_memory_MemAvailable_bytes{{{matcher}}}) / "
-        f"sum(node_memory_MemTotal_bytes{{{matcher}}}))"
-    )
+    return f"1 - node_memory_MemAvailable_bytes{{{matcher}}} / node_memory_MemTotal_bytes{{{matcher}}}"

@@ -4,12 +4,13 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from aiops_mcp.translate.model import AppRef, Catalog
 
 SUGGESTIONS_SHOWN = 10
-GROUNDING_LABELS = ("instance", "env", "node", "host", "hostname", "status")
+GROUNDING_LABELS = ("instance", "env", "node", "host", "hostname", "status", "le")
 
 
 def closest_first(wanted: str, known: Iterable[str]) -> list[str]:
@@ -29,9 +30,17 @@ def closest_apps(wanted: str, apps: Iterable[AppRef]) -> list[str]:
     return list(dict.fromkeys(owner[name] for name in ranked))
 
 
-def app_from_profile(profile: Mapping[str, Any]) -> AppRef:
+def identity_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels that say which app a series belongs to: its mapping without env and instance,
+    and without job when others remain (exporters such as kube-state-metrics set their own)."""
+    kept = {k: v for k, v in labels.items() if k not in ("env", "instance")}
+    without_job = {k: v for k, v in kept.items() if k != "job"}
+    return without_job or kept
+
+
+def app_from_profile(profile: Mapping[str, Any], series: Mapping[str, Iterable[str]] | None = None) -> AppRef:
     """An AppRef from a profile's dict (name, service_mappings, aliases, default_metrics,
-    architecture_info); missing or malformed parts become empty."""
+    architecture_info) and the app's metric names per env; missing or malformed parts become empty."""
     mappings = profile.get("service_mappings") or {}
     info = profile.get("architecture_info") or {}
     host = info.get("host") if isinstance(info, Mapping) else None
@@ -42,6 +51,7 @@ def app_from_profile(profile: Mapping[str, Any]) -> AppRef:
         aliases=tuple(str(a) for a in profile.get("aliases") or ()),
         default_metrics=tuple(str(m) for m in profile.get("default_metrics") or ()),
         host=host if isinstance(host, str) and host else None,
+        series={env: frozenset(names) for env, names in (series or {}).items()},
     )
 
 
@@ -57,18 +67,21 @@ def catalog_from_profiles(
     *,
     metric_names: Iterable[str] | None = None,
     label_values: Mapping[str, Iterable[str]] | None = None,
+    app_series: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
 ) -> Catalog:
-    """A Catalog of the given profiles' dicts, with live metric names and label values when known."""
-    apps = tuple(app_from_profile(p) for p in profiles)
+    """A Catalog of the given profiles' dicts, with live metric names, label values and each app's
+    metric names per env (by app name) when known."""
+    apps = tuple(app_from_profile(p, (app_series or {}).get(str(p["name"]))) for p in profiles)
     names = None if metric_names is None else frozenset(metric_names)
     values = {k: frozenset(v) for k, v in (label_values or {}).items()}
-    content = [
-        repr(apps),
-        sorted(names) if names is not None else None,
-        sorted((k, sorted(v)) for k, v in values.items()),
-    ]
-    version = hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()[:16]
+    content = [[asdict(app) for app in apps], names, values]
+    text = json.dumps(content, sort_keys=True, default=_sorted)
+    version = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Catalog(apps=apps, metric_names=names, label_values=values, version=version)
+
+
+def _sorted(value: object) -> object:
+    return sorted(value) if isinstance(value, (set, frozenset)) else str(value)
 
 
 def _labels(value: object) -> dict[str, str]:

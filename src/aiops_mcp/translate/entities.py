@@ -53,12 +53,14 @@ _AGGREGATIONS = (
     (re.compile(r"\bmedian\b"), "p50"),
     (re.compile(r"\b(?:avg|average|mean)\b"), "avg"),
     (re.compile(r"\b(?:max|maximum|peak|highest|worst)\b"), "max"),
+    (re.compile(r"\b(?:min|minimum|lowest|least)\b"), "min"),
     (re.compile(r"\b(?:rate|per second|rps|qps|throughput)\b|/s\b"), "rate"),
 )
 _LEVEL_RE = re.compile(
     r"\b(?P<error>errors?|erroring|errored|failures?|failed|failing|exceptions?|critical|fatal|panics?)\b"
     r"|\b(?P<warn>warn|warns|warning|warnings)\b"
 )
+_PAIR_RE = re.compile(r"(?<![\w=])[a-z_][a-z0-9_.]*=[^\s,;?!'\"=]+")
 _CONTAINS_RE = re.compile(
     r"\b(?:containing|contains|contain|mentioning|mentions|matching|with the (?:text|word|string|message))"
     r"\s+(?P<t>[^\s,;?!]+)"
@@ -94,7 +96,7 @@ def extract(question: str, catalog: Catalog, *, now: datetime | None = None) -> 
     if app is None:
         app, app_match, low = _fuzzy_app(low, catalog.apps)
     text = quoted or _unquoted_text(low, masked)
-    unresolved_time(low)
+    unresolved_time(low, time)
     low = correct_typos(low)
     unknown = _unknown_app(low) if app is None else None
     envs = _envs(low, instance, catalog)
@@ -267,8 +269,10 @@ def _level(low: str) -> str | None:
 
 def _unquoted_text(low: str, original: str) -> str | None:
     """The word after "containing"/"mentioning" when nothing is quoted ("logs containing Timeout"),
-    as written in `original` (`low` is its lower-cased copy, offsets aligned)."""
+    else a `key=value` pair ("log lines with status=500"), as written in `original` (`low` is its
+    lower-cased copy, offsets aligned)."""
     match = _CONTAINS_RE.search(low)
     if match is None or _LEVEL_RE.fullmatch(match["t"]) or match["t"] in VOCAB:
-        return None
+        match = _PAIR_RE.search(low)
+        return original[match.start() : match.end()] if match else None
     return original[match.start("t") : match.end("t")]

@@ -16,7 +16,7 @@ from aiops_mcp.query.logql import Matcher, StreamSelector, parse_logql
 from aiops_mcp.translate.entities import Extraction
 from aiops_mcp.translate.intent import grouping
 from aiops_mcp.translate.model import AppRef, Catalog, TranslationError
-from aiops_mcp.translate.plans import Plan
+from aiops_mcp.translate.scope import Plan
 
 _ALL_APPS = re.compile(
     r"\b(?:all|every|each|any|across)\s+(?:the\s+|of\s+the\s+|our\s+)?(?:apps?|applications?|services?)\b"

@@ -12,9 +12,20 @@ from typing import Literal
 from aiops_mcp.translate.model import Intent
 
 Topic = Literal[
-    "restarts", "cpu", "memory", "status_rate", "error_rate", "latency", "availability", "request_rate"
+    "restarts",
+    "disk",
+    "network",
+    "cpu",
+    "memory",
+    "status_rate",
+    "error_rate",
+    "slow_share",
+    "latency",
+    "availability",
+    "request_rate",
+    "up_state",
 ]
-Grouping = Literal["env", "instance"]
+Grouping = Literal["env", "instance", "status"]
 
 
 def _re(*alternatives: str) -> re.Pattern[str]:
@@ -73,6 +84,8 @@ _LOGS = _re(
 )
 _TOPICS: tuple[tuple[Topic, re.Pattern[str]], ...] = (
     ("restarts", _re(r"\brestart(?:s|ed|ing)?\b", r"\bcrash\w*", r"\boom\s*-?kill\w*", r"\breboot\w*")),
+    ("disk", _re(r"\bdisks?\b", r"\bi/?o\b")),
+    ("network", _re(r"\bnetwork\b", r"\bbandwidth\b", r"\begress\b", r"\bingress\b", r"\bnic\b")),
     ("cpu", _re(r"\bcpus?\b", r"\bprocessors?\b", r"\bcores?\b")),
     ("memory", _re(r"\bmem(?:ory)?\b", r"\bram\b", r"\brss\b", r"\bresident\b")),
     ("status_rate", _re(r"\b[1-4](?:xx|[0-9]{2})s?\b")),
@@ -88,6 +101,10 @@ _TOPICS: tuple[tuple[Topic, re.Pattern[str]], ...] = (
             r"\bfail\w*\b[^.?!]*\brequests?\b",
             r"\bunsuccessful\b",
         ),
+    ),
+    (
+        "slow_share",
+        _re(r"\b(?:longer|slower|more|over|above|exceeding)\s+(?:than\s+)?\d+(?:\.\d+)?\s*(?:ms|s)\b"),
     ),
     (
         "latency",
@@ -123,7 +140,7 @@ _TOPICS: tuple[tuple[Topic, re.Pattern[str]], ...] = (
             r"\bload\b",
         ),
     ),
-    ("availability", _re(r"\bup\b", r"\bdown\b", r"\bonline\b", r"\boffline\b", r"\brunning\b")),
+    ("up_state", _re(r"\bup\b", r"\bdown\b", r"\bonline\b", r"\boffline\b", r"\brunning\b")),
 )
 _COMPARE = _re(r"\bcompar\w*", r"\bvs\b", r"\bversus\b", r"\bagainst\b", r"\bdifference\b")
 _BY_ENV = _re(r"\b(?:per|by|each|every|across|all)\s+env(?:ironment)?s?\b")
@@ -132,6 +149,41 @@ _BY_INSTANCE = _re(
     r"\binstance[\s-]+by[\s-]+instance\b",
     r"\bper[\s-]instance\b",
     r"\bbroken down by instance\b",
+)
+_EVENTS = _re(r"\bevents?\b")
+_PERCENT = _re(r"%", r"\bper\s*cent(?:age)?s?\b")
+_PER_HOST = _re(r"\b(?:per|by|each|every|across|all)\s+(?:the\s+)?(?:hosts?|nodes?|servers?|machines?)\b")
+_FREE = _re(r"\bfree\b", r"\bavailable\b", r"\bheadroom\b")
+_PER_SECOND = _re(r"/s\b", r"\bper\s+sec(?:ond)?\b", r"\ba\s+second\b", r"\brps\b", r"\bqps\b")
+_ERRORS_PER_SECOND = _re(
+    r"\b(?:5xx|5[0-9]{2}s?|errors?|failures?)\s*(?:/s\b|per\s+sec(?:ond)?\b|a\s+second\b)"
+)
+_BY_STATUS = _re(
+    r"\b(?:per|by)\s+(?:http\s+)?status(?:\s+codes?)?\b", r"\bbroken down by (?:http\s+)?status\b"
+)
+_DIRECTIONS = {
+    "read": _re(r"\breads?\b", r"\breading\b"),
+    "written": _re(r"\bwrites?\b", r"\bwritten\b", r"\bwriting\b"),
+    "receive": _re(
+        r"\breceiv\w*", r"\bingress\b", r"\binbound\b", r"\bdownload\w*", r"\bincoming\b", r"\brx\b"
+    ),
+    "transmit": _re(
+        r"\btransmit\w*",
+        r"\begress\b",
+        r"\boutbound\b",
+        r"\bupload\w*",
+        r"\bsen[dt]\w*",
+        r"\boutgoing\b",
+        r"\btx\b",
+    ),
+}
+_TOTAL_BYTES = _re(
+    r"\bhow much data\b", r"\btotal bytes\b", r"\bbytes (?:written|read|sent|received)\b", r"\bin total\b"
+)
+_LOG_RATE = _re(
+    r"\b(?:log\s+)?(?:lines?|logs?|entries)\s+(?:per\s+(?:minute|second|min|sec)|a\s+minute|/s|/min)\b",
+    r"\blog\s+rate\b",
+    r"\blogs?\s+per\s+(?:minute|second)\b",
 )
 _FIRING = _re(r"\b(?:firing|active|open|ongoing)\b")
 _HOST_WORDS = _re(r"\b(?:host|hosts|node|nodes|server|servers|machine|machines|vm|box)\b")
@@ -143,10 +195,10 @@ def detect_intent(rest: str, *, has_text: bool) -> tuple[Intent, bool]:
     ("what is an SLO") are general."""
     if _DEFINITION.search(rest):
         return "general", True
-    if _ALERTS.search(rest):
-        return "alerts", True
     if _IMPACT.search(rest):
         return "impact", True
+    if _ALERTS.search(rest):
+        return "alerts", True
     if _HEALTH.search(rest):
         return "health", True
     if is_count(rest):
@@ -163,8 +215,11 @@ def detect_intent(rest: str, *, has_text: bool) -> tuple[Intent, bool]:
 
 
 def is_count(rest: str) -> bool:
-    """Whether the question counts log lines or events ("how many errors did abc log")."""
+    """Whether the question counts log lines or events ("how many errors did abc log", "abc
+    events today")."""
     if _BY_LEVEL.search(rest):
+        return True
+    if _EVENTS.search(rest) and not _SHOW.search(rest) and not metric_topic(rest):
         return True
     counted = _LOG_NOUN.search(rest) or _LEVEL_WORD.search(rest)
     return bool(_COUNT.search(rest) and counted and not _REQUESTS.search(rest))
@@ -203,6 +258,67 @@ def grouping(rest: str, envs: tuple[str, ...]) -> Grouping | None:
 def asks_firing(rest: str) -> bool:
     """Whether the question is about alerts firing now ("which alerts are firing")."""
     return bool(_FIRING.search(rest))
+
+
+def wants_percent(rest: str) -> bool:
+    """Whether a share is asked as a percentage ("error percentage", "cpu %")."""
+    return bool(_PERCENT.search(rest))
+
+
+def per_host(rest: str) -> bool:
+    """Whether the question asks for every host, one line each ("cpu per host")."""
+    return bool(_PER_HOST.search(rest))
+
+
+def wants_free(rest: str) -> bool:
+    """Whether memory is asked as what is left ("free memory", "available memory")."""
+    return bool(_FREE.search(rest))
+
+
+def counts(rest: str) -> bool:
+    """Whether a number of things over the window is asked ("how many requests"), not a rate."""
+    return bool(_COUNT.search(rest) and not _PER_SECOND.search(rest))
+
+
+def errors_per_second(rest: str) -> bool:
+    """Whether failed requests are asked per second ("5xx/s") rather than as a share."""
+    return bool(_ERRORS_PER_SECOND.search(rest))
+
+
+def by_status(rest: str) -> bool:
+    """Whether requests are asked per HTTP status ("broken down by status code")."""
+    return bool(_BY_STATUS.search(rest))
+
+
+def direction(rest: str, directions: tuple[str, ...]) -> str | None:
+    """The one direction of disk or network traffic the words name (read/written or
+    receive/transmit), None for both or neither."""
+    named = [d for d in directions if _DIRECTIONS[d].search(rest)]
+    return named[0] if len(named) == 1 else None
+
+
+_THRESHOLD_RE = re.compile(
+    r"\b(?:longer|slower|more|over|above|exceeding)\s+(?:than\s+)?(?P<n>\d+(?:\.\d+)?)\s*"
+    r"(?P<u>ms|milliseconds?|s|secs?|seconds?)\b"
+)
+
+
+def slower_than(rest: str) -> float | None:
+    """The latency threshold asked, in seconds ("took longer than 500ms" -> 0.5)."""
+    match = _THRESHOLD_RE.search(rest)
+    if match is None:
+        return None
+    return float(match["n"]) / (1000 if match["u"].startswith("m") else 1)
+
+
+def total_bytes(rest: str) -> bool:
+    """Whether bytes moved over the window are asked, rather than bytes per second."""
+    return bool(_TOTAL_BYTES.search(rest))
+
+
+def log_rate(rest: str) -> bool:
+    """Whether log lines are asked as a rate ("log lines per minute", "error log rate")."""
+    return bool(_LOG_RATE.search(rest))
 
 
 def wants_host(rest: str) -> bool:

@@ -15,7 +15,8 @@ DEFAULT_TIME_RANGE = "last 1h"
 
 @dataclass(frozen=True)
 class AppRef:
-    """One application profile, as the translator needs it."""
+    """One application profile, as the translator needs it; `series` maps each env the app has
+    series in ("" when its mapping names no env) to the metric names it has there (empty: unknown)."""
 
     name: str
     metric_labels: dict[str, str]
@@ -23,6 +24,7 @@ class AppRef:
     aliases: tuple[str, ...] = ()
     default_metrics: tuple[str, ...] = ()
     host: str | None = None
+    series: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 value checked against the values Prometheus holds."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_first
 from aiops_mcp.translate.entities import Extraction
 from aiops_mcp.translate.model import AppRef, Catalog, Kind, Language, TranslationError
-from aiops_mcp.translate.templates import Names
+from aiops_mcp.translate.templates import RATE_WINDOW, Names, over_window
 
 HOST_LABELS = ("node", "host", "hostname")
 
@@ -23,10 +23,24 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """The chosen query, its language and kind, the host it reads (host templates), and the other
+    readings of an ambiguous question (`ambiguous`: a default was picked among them)."""
+
+    choice: Choice
+    language: Language
+    kind: Kind
+    alternatives: tuple[Choice, ...] = ()
+    host: str | None = None
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True)
 class Scope:
     """What the plan needs: the extraction, the catalog, the app (resolved on demand: a host question
-    needs none), the env, the count window (also on demand), the range kind, and whether the intent
-    was named (False: guessed from a bare word, so other readings are offered)."""
+    needs none; `app` is the one known without asking), the env, the count window (also on demand),
+    the range kind, whether the intent was named (False: guessed from a bare word, so other readings
+    are offered), and whether one value over the asked window is wanted (`over_window`)."""
 
     ex: Extraction
     catalog: Catalog
@@ -35,12 +49,40 @@ class Scope:
     window: Callable[[], str]
     range_kind: Kind
     explicit: bool = True
+    over_window: bool = False
+    app: AppRef | None = None
+    any_env: bool = False
+
+    @property
+    def kind(self) -> Kind:
+        """Instant for one value over the asked window ("p95 latency yesterday"), else the range kind."""
+        return "instant" if self.over_window else self.range_kind
+
+    def rate_window(self) -> str:
+        """The window rates are taken over: the asked window for one value over it, else 5m."""
+        return self.window() if self.over_window else RATE_WINDOW
+
+    def peak(self, choice: Choice) -> Choice:
+        """The highest (or lowest) value of a rate over the window when asked ("peak request rate
+        yesterday"): a subquery of its 5m rate at 1m steps."""
+        op = {"max": "max", "min": "min"}.get(self.ex.entities.aggregation or "")
+        if op is None or not self.over_window:
+            return choice
+        window = self.window()
+        at_5m = choice.query.replace(f"[{window}]", f"[{RATE_WINDOW}]")
+        word = "Highest" if op == "max" else "Lowest"
+        text = f"{word} over {window} (1m steps, 5m rate): {choice.explanation}"
+        return replace(choice, query=over_window(at_5m, op, window), explanation=text)
+
+    def gauge_window(self) -> str | None:
+        """The window gauges are aggregated over (`*_over_time`), None for their current value."""
+        return self.window() if self.over_window else None
 
     def metric_labels(self, app: AppRef, *, drop_env: bool = False, instance: bool = True) -> dict[str, str]:
         """The app's metric labels with the env and instance asked, and the host asked (as the
         host label when Prometheus has one); every value must exist in Prometheus."""
         labels = _scoped(app, app.metric_labels, "metric", self.env, self.instance(instance))
-        if drop_env:
+        if drop_env or self.any_env:
             labels.pop("env", None)
         if label := self.host_label(app, "promql"):
             labels[label] = self.ex.entities.host or ""
@@ -50,7 +92,10 @@ class Scope:
 
     def log_labels(self, app: AppRef) -> dict[str, str]:
         self.host_label(app, "logql")
-        return _scoped(app, app.log_labels, "log", self.env, self.instance(True))
+        labels = _scoped(app, app.log_labels, "log", self.env, self.instance(True))
+        if self.any_env:  # every app, every env ("find all errors containing ...")
+            labels.pop("env", None)
+        return labels
 
     def host_label(self, app: AppRef, language: Language) -> str | None:
         """The label that filters the app's series to the host asked, None when no filter is needed

@@ -7,13 +7,14 @@ PromQL: request_rate, error_rate, status_rate (a status class such as 4xx), late
 restarts, metric (a metric named in the question); `by` groups the request and latency ones and
 memory_app by env (template compare_env) or instance (by_instance). The request counter and the
 latency histogram are the profile's default metrics when it names them (`Names`). LogQL lines:
-app_logs, level_logs (error_logs, warning_logs), text_logs; counts: log_counts, level_count
-(error_count, warning_count).
+app_logs, level_logs (error_logs, warning_logs), text_logs; their rate: log_rate; counts: log_total,
+log_counts (per level), level_count (error_count, warning_count).
 """
 
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.logql import escape_logql_string, stream_selector
@@ -52,31 +53,72 @@ class Names:
         return self.buckets.removesuffix("_bucket")
 
 
-def request_rate(labels: Labels, by: tuple[str, ...] = (), names: Names = Names()) -> str:
-    return f"{_sum(by)}(rate({selector(names.requests, labels)}[{RATE_WINDOW}]))"
+def request_rate(
+    labels: Labels, by: tuple[str, ...] = (), names: Names = Names(), window: str = RATE_WINDOW
+) -> str:
+    return f"{_sum(by)}(rate({selector(names.requests, labels)}[{window}]))"
 
 
-def error_rate(labels: Labels, by: tuple[str, ...] = (), names: Names = Names()) -> str:
-    return status_rate(labels, "5..", by, names)
+def request_count(labels: Labels, window: str, status: str | None = None, names: Names = Names()) -> str:
+    """Requests served over `window` (only those whose status matches `status`)."""
+    counted = selector(names.requests, labels)
+    if status is not None:
+        counted = _with(counted, f'status=~"{escape_label_value(status)}"')
+    return f"sum(increase({counted}[{window}]))"
 
 
-def status_rate(labels: Labels, status: str, by: tuple[str, ...] = (), names: Names = Names()) -> str:
+def error_rate(
+    labels: Labels, by: tuple[str, ...] = (), names: Names = Names(), window: str = RATE_WINDOW
+) -> str:
+    return status_rate(labels, "5..", by, names, window)
+
+
+def status_rate(
+    labels: Labels, status: str, by: tuple[str, ...] = (), names: Names = Names(), window: str = RATE_WINDOW
+) -> str:
     """The share of requests whose status matches the regex `status` ("5..", "4..", "404")."""
+    return (
+        f"{status_per_second(labels, status, by, names, window)} / {request_rate(labels, by, names, window)}"
+    )
+
+
+def status_per_second(
+    labels: Labels, status: str, by: tuple[str, ...] = (), names: Names = Names(), window: str = RATE_WINDOW
+) -> str:
+    """Requests per second whose status matches the regex `status`."""
     matched = _with(selector(names.requests, labels), f'status=~"{escape_label_value(status)}"')
-    return f"{_sum(by)}(rate({matched}[{RATE_WINDOW}])) / {request_rate(labels, by, names)}"
+    return f"{_sum(by)}(rate({matched}[{window}]))"
 
 
 def latency_quantile(
-    labels: Labels, quantile: float, by: tuple[str, ...] = (), names: Names = Names()
+    labels: Labels,
+    quantile: float,
+    by: tuple[str, ...] = (),
+    names: Names = Names(),
+    window: str = RATE_WINDOW,
 ) -> str:
     buckets = selector(names.buckets, labels)
-    return f"histogram_quantile({quantile}, {_sum(('le', *by))}(rate({buckets}[{RATE_WINDOW}])))"
+    return f"histogram_quantile({quantile}, {_sum(('le', *by))}(rate({buckets}[{window}])))"
 
 
-def latency_avg(labels: Labels, by: tuple[str, ...] = (), names: Names = Names()) -> str:
+def slow_share(labels: Labels, le: str, names: Names = Names(), window: str = RATE_WINDOW) -> str:
+    """The share of requests slower than the histogram bucket bound `le` (as written in its label)."""
+    fast = _with(selector(names.buckets, labels), f'le="{escape_label_value(le)}"')
+    count = selector(f"{names.histogram}_count", labels)
+    return f"1 - sum(rate({fast}[{window}])) / sum(rate({count}[{window}]))"
+
+
+def up_state(labels: Labels, window: str | None = None) -> str:
+    """Each target's up (1) or down (0); over a window, its lowest (0: it was down at some point)."""
+    return _over(selector("up", labels), window, "min")
+
+
+def latency_avg(
+    labels: Labels, by: tuple[str, ...] = (), names: Names = Names(), window: str = RATE_WINDOW
+) -> str:
     total = selector(f"{names.histogram}_sum", labels)
     count = selector(f"{names.histogram}_count", labels)
-    return f"{_sum(by)}(rate({total}[{RATE_WINDOW}])) / {_sum(by)}(rate({count}[{RATE_WINDOW}]))"
+    return f"{_sum(by)}(rate({total}[{window}])) / {_sum(by)}(rate({count}[{window}]))"
 
 
 def metric(name: str, labels: Labels, host: str | None = None) -> str:
@@ -88,29 +130,78 @@ def metric(name: str, labels: Labels, host: str | None = None) -> str:
     return f"rate({text}[{RATE_WINDOW}])" if name.endswith(COUNTER_SUFFIXES) else text
 
 
-def availability(labels: Labels, by: tuple[str, ...] = ()) -> str:
-    return f"{_agg('avg', by)}({selector('up', labels)})"
+def availability(labels: Labels, by: tuple[str, ...] = (), window: str | None = None) -> str:
+    """The share of targets up; over a window, the share of the window each was up."""
+    return f"{_agg('avg', by)}({_over(selector('up', labels), window, 'avg')})"
 
 
-def memory_app(labels: Labels, by: tuple[str, ...] = ()) -> str:
-    return f"{_sum(by)}({selector('process_resident_memory_bytes', labels)})"
+def memory_app(
+    labels: Labels, by: tuple[str, ...] = (), window: str | None = None, op: str = "avg", total: bool = True
+) -> str:
+    """Resident bytes summed over the processes (`total`; else each one's series); over a window,
+    each one's `op` over it."""
+    series = _over(selector("process_resident_memory_bytes", labels), window, op)
+    return f"{_sum(by)}({series})" if total or by else series
 
 
-def cpu(host: str) -> str:
-    idle = _with(f"node_cpu_seconds_total{{{host_matcher(host)}}}", 'mode="idle"')
-    return f"100 * (1 - avg(rate({idle}[{RATE_WINDOW}])))"
+def cpu(host: str | None, by: tuple[str, ...] = (), window: str = RATE_WINDOW) -> str:
+    """The busy share of the host's CPUs (0 to 1: 1 minus idle), or of every host `by` instance."""
+    scope = f"{host_matcher(host)}," if host is not None else ""
+    idle = f'node_cpu_seconds_total{{{scope}mode="idle"}}'
+    return f"1 - {_agg('avg', by)}(rate({idle}[{window}]))"
 
 
-def memory_host(host: str) -> str:
-    matcher = host_matcher(host)
-    available = f"sum(node_memory_MemAvailable_bytes{{{matcher}}})"
-    return f"100 * (1 - {available} / sum(node_memory_MemTotal_bytes{{{matcher}}}))"
+MemoryMeasure = Literal["used", "free_share", "free_bytes"]
+
+
+def memory_host(
+    host: str | None, window: str | None = None, measure: MemoryMeasure = "used", op: str = "avg"
+) -> str:
+    """The host's memory, per instance (every host's when `host` is None): the used share (0 to 1:
+    1 - available / total), the available share, or the available bytes; over a window, the
+    `op` of each over it."""
+    matcher = "{" + host_matcher(host) + "}" if host is not None else ""
+    available = _over(f"node_memory_MemAvailable_bytes{matcher}", window, op)
+    if measure == "free_bytes":
+        return available
+    share = f"{available} / {_over(f'node_memory_MemTotal_bytes{matcher}', window, op)}"
+    return share if measure == "free_share" else f"1 - {share}"
+
+
+def host_bytes(
+    host: str | None,
+    metrics: tuple[str, ...],
+    by: tuple[str, ...] = (),
+    window: str = RATE_WINDOW,
+    total: bool = False,
+) -> str:
+    """Bytes per second (or in all, `total`) of the host's disk or network counters, summed."""
+    function = "increase" if total else "rate"
+    parts = []
+    for name in metrics:
+        text = f"{name}{{{host_matcher(host)}}}" if host is not None else name
+        parts.append(f"{_sum(by)}({function}({text}[{window}]))")
+    return " + ".join(parts)
 
 
 def restarts(labels: Labels, window: str) -> str:
     """Restarts over `window`; the job label is dropped (kube-state-metrics exports them)."""
     kept = {k: v for k, v in labels.items() if k != "job"}
     return f"sum(increase({selector('kube_pod_container_status_restarts_total', kept)}[{window}]))"
+
+
+def restarts_per_pod(window: str) -> str:
+    return f"sum by (pod) (increase(kube_pod_container_status_restarts_total[{window}]))"
+
+
+def percent(query: str) -> str:
+    """A 0-to-1 share as a percentage."""
+    return f"100 * ({query})"
+
+
+def over_window(query: str, op: str, window: str) -> str:
+    """The `op` (max, min) of an instant expression over `window`, as a subquery at 1m."""
+    return f"{op}_over_time(({query})[{window}:1m])"
 
 
 def host_matcher(host: str) -> str:
@@ -139,6 +230,16 @@ def log_counts(labels: Labels, window: str, text: str | None = None) -> str:
     return f"sum by (detected_level) (count_over_time({_pipeline(labels, text, None)}[{window}]))"
 
 
+def log_total(labels: Labels, window: str, text: str | None = None) -> str:
+    return f"sum(count_over_time({_pipeline(labels, text, None)}[{window}]))"
+
+
+def log_rate(labels: Labels, per_minute: bool, text: str | None = None, level: str | None = None) -> str:
+    """Lines per minute (a count per 1m), or per second (a 5m rate)."""
+    function, window = ("count_over_time", "1m") if per_minute else ("rate", RATE_WINDOW)
+    return f"sum({function}({_pipeline(labels, text, level)}[{window}]))"
+
+
 def level_count(labels: Labels, window: str, level: str, text: str | None = None) -> str:
     return f"sum(count_over_time({_pipeline(labels, text, level)}[{window}]))"
 
@@ -162,6 +263,10 @@ def _agg(op: str, by: tuple[str, ...]) -> str:
 
 def _sum(by: tuple[str, ...]) -> str:
     return _agg("sum", by)
+
+
+def _over(selector_text: str, window: str | None, op: str) -> str:
+    return f"{op}_over_time({selector_text}[{window}])" if window else selector_text
 
 
 def _with(selector_text: str, matcher: str) -> str:

@@ -16,7 +16,7 @@ TOKEN_RE = re.compile(r"[a-z0-9](?:[a-z0-9_.:-]*[a-z0-9])?")
 
 TYPO_CUTOFF = 0.82
 KEYWORDS = (
-    "error", "errors", "latency", "requests", "traffic", "memory", "restarts", "availability",
+    "error", "errors", "latency", "request", "requests", "traffic", "memory", "restarts", "availability",
     "throughput", "healthy", "health", "alerts", "impacted", "percentile", "response", "warnings",
     "events", "uptime", "containing", "incident", "average",
 )  # fmt: skip
@@ -77,18 +77,38 @@ def _one_swap(word: str, keyword: str) -> bool:
 def extract_quoted(question: str) -> tuple[str | None, str]:
     """The first quoted text ('...', "...", “...”, ‘...’; a backslash escapes the quote inside
     "..." and '...'), and the question with every quoted part blanked."""
-    texts, masked, pos = [], question, 0
-    while True:
-        matches = [m for m in (p.search(question, pos) for p in _QUOTE_RES) if m is not None]
-        if not matches:
-            break
-        match = min(matches, key=lambda m: m.start())
+    texts, masked = [], question
+    for match in _quotes(question):
         quote = match[0][0]
         value = match[1].replace("\\" + quote, quote) if quote in "\"'" else match[1]
         if value.strip():
             texts.append(value)
-        masked, pos = blank(masked, match.start(), match.end()), match.end()
+        masked = blank(masked, match.start(), match.end())
     return (texts[0] if texts else None), masked
+
+
+def fold_outside_quotes(question: str) -> str:
+    """The question with spaces collapsed and letters lower-cased, except inside quotes (a quoted
+    text is matched as written: "Timeout" and "timeout" are different line filters)."""
+    parts, pos = [], 0
+    for match in _quotes(question):
+        parts += [" ".join(question[pos : match.start()].casefold().split()), match[0]]
+        pos = match.end()
+    parts.append(" ".join(question[pos:].casefold().split()))
+    return " ".join(p for p in parts if p)
+
+
+def _quotes(question: str) -> list[re.Match[str]]:
+    """The quoted parts, in order (see `extract_quoted`)."""
+    found: list[re.Match[str]] = []
+    pos = 0
+    while True:
+        matches = [m for m in (p.search(question, pos) for p in _QUOTE_RES) if m is not None]
+        if not matches:
+            return found
+        match = min(matches, key=lambda m: m.start())
+        found.append(match)
+        pos = match.end()
 
 
 def blank(text: str, start: int, end: int) -> str:

@@ -33,6 +33,9 @@ from aiops_mcp.translate.daywords import (
 from aiops_mcp.translate.model import TranslationError
 
 LAST_INCIDENT = "last_incident"
+_WHOLE_DAYS = ("today", "yesterday")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DESCRIBING_RE = re.compile(r"\s*\b(?:during|throughout)\b")
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _UNIT_WORDS = r"seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w"
@@ -47,9 +50,12 @@ _ONE_UNIT_RE = re.compile(
 _CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}"
 _DAY = r"today|yesterday"
 _BETWEEN_RE = re.compile(
-    rf"\b(?:(?P<d1>{_DAY})\s+)?(?:between|from)\s+(?P<a>{_CLOCK})\s+(?:and|to|until)\s+(?P<b>{_CLOCK})"
-    rf"(?:\s+(?P<d2>{_DAY}))?"
+    rf"\b(?:(?P<d1>{_DAY})\s+)?(?:(?:between|from)\s+)?(?P<a>{_CLOCK})\s*(?:\band\b|\bto\b|\buntil\b|\btill\b|-|–)"
+    rf"\s*(?P<b>{_CLOCK})(?:\s+(?P<d2>{_DAY}))?"
 )
+_LONE_DAY_RE = re.compile(rf"\b(?P<d>{_DAY})\b")
+_POSSESSIVE_DAY_RE = re.compile(r"\b(today|yesterday)'s\b")
+_BARE_RE = re.compile(r"(?<![\w\[./:-])(?P<n>\d+)(?P<u>[mhdw])(?![\w\]/])")
 _SINCE_RE = re.compile(rf"\bsince\s+(?P<a>(?:(?:{_DAY})(?:\s+(?:at\s+)?(?:{_CLOCK}))?)|{_CLOCK}|midnight)")
 _CALENDAR_RE = re.compile(r"\b(?:(?:earlier\s+)?(?P<w>today|yesterday)|this\s+(?P<c>week|month))\b")
 _INCIDENT_RE = re.compile(
@@ -59,7 +65,9 @@ _INCIDENT_RE = re.compile(
     r"was triggered|started)\b"
 )
 _NOW_RE = re.compile(r"\b(?:now|right now|currently|current|at the moment|at present|presently)\b")
-_RANGE_WORDS_RE = re.compile(r"\b(?:trend|trends|graph|chart|plot|over time|timeline|history|evolution)\b")
+_RANGE_WORDS_RE = re.compile(
+    r"\b(?:trends?|graph|chart|plot|over time|timeline|history|evolution|show|display|visuali[sz]e|draw)\b"
+)
 _GREETING_RE = re.compile(r"\bgood\s+(?:morning|afternoon|evening|night)\b")
 
 
@@ -81,6 +89,7 @@ def find_time(text: str, now: datetime | None = None) -> tuple[TimePhrase, str]:
     ("this evening" at 10:00) raises TranslationError."""
     moment = now or datetime.now(UTC)
     text = _GREETING_RE.sub(lambda m: " " * len(m[0]), text)
+    text = _POSSESSIVE_DAY_RE.sub(lambda m: m[1] + "  ", text)
     reference = None
     if match := _INCIDENT_RE.search(text):
         reference, text = LAST_INCIDENT, _blank(text, match)
@@ -89,20 +98,42 @@ def find_time(text: str, now: datetime | None = None) -> tuple[TimePhrase, str]:
         found = finder(text, moment)
         if found is not None:
             time_range, window, match = found
-            _check(time_range, match[0].strip(), moment)
+            phrase = match[0].strip()
             text = _blank(text, match)
+            if finder is _between and not (match["d1"] or match["d2"]) and (day := _LONE_DAY_RE.search(text)):
+                time_range = f"between {day['d']} {match['a']} and {day['d']} {match['b']}"
+                phrase, text = (
+                    f"{day['d']} {phrase}",
+                    _blank(text, day),
+                )  # "yesterday's incident, 14:30 to 14:45"
+            _check(time_range, phrase, moment)
             break
+    if (
+        reference is not None
+        and time_range is not None
+        and time_range not in _WHOLE_DAYS
+        and not _ISO_DAY.fullmatch(time_range)
+    ):
+        reference = None  # a window finer than a day says when, better than the latest alert
     trend = bool(_RANGE_WORDS_RE.search(text))
     return TimePhrase(time_range, window, reference, bool(_NOW_RE.search(text)), trend), text
 
 
-def unresolved_time(text: str) -> None:
+def mentions_incident(text: str) -> bool:
+    """Whether lower-cased `text` refers to the latest incident ("when the alert fired")."""
+    return bool(_INCIDENT_RE.search(text))
+
+
+def unresolved_time(text: str, phrase: TimePhrase) -> None:
     """Raise TranslationError naming a time phrase left in `text` that no form above read ("since
-    the deploy", "on March 3rd at noon", a second time phrase): never a silent "last 1h"."""
-    match = LEFTOVER_RE.search(text)
+    the deploy", "on March 3rd at noon", a second time phrase): never a silent "last 1h". Once a
+    window was read, "during <something>" only describes it."""
+    describes = phrase.time_range is not None
+    found = (m for m in LEFTOVER_RE.finditer(text) if not (describes and _DESCRIBING_RE.match(m[0])))
+    match = next(found, None)
     if match is not None:
-        phrase = " ".join(match[0].split())
-        raise TranslationError(f"I did not understand the time {phrase!r}. {ACCEPTED}")
+        words = " ".join(match[0].split())
+        raise TranslationError(f"I did not understand the time {words!r}. {ACCEPTED}")
 
 
 def count_window(phrase: TimePhrase, time_range: str, now: datetime) -> str:
@@ -198,10 +229,20 @@ def _calendar(text: str, now: datetime) -> Found | None:
     return (match["w"], "24h" if match["w"] == "yesterday" else None, match)
 
 
+def _bare(text: str, now: datetime) -> Found | None:
+    """A bare duration: "cpu node-2 24h", "abc errors 6h"."""
+    match = _BARE_RE.search(text)
+    if match is None or int(match["n"]) <= 0:
+        return None
+    duration = _as_written(float(match["n"]), match["u"])
+    return f"last {duration}", duration, match
+
+
 FINDERS: tuple[Finder, ...] = (
     ago,
     fuzzy,
     _rolling,
+    _bare,
     _one_unit,
     day_part,
     weekend,

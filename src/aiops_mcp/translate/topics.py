@@ -19,8 +19,8 @@ _NOT_METRICS = re.compile(
     r"day_of_\w+|days_in_month|detected_level|line_format|label_format|unwrap_\w+|bytes_(?:rate|over_time)"
 )
 _UNCOVERED = re.compile(
-    r"\b(?:disk\s+(?:usage|space|full|utili[sz]ation|latency)|disks?|filesystems?|storage|volumes?|iops|"
-    r"network|bandwidth|packets?|i/o|io|jvm|heap|gc|garbage\s+collection|threads?|goroutines?|connections?|sockets?|queues?|cache|"
+    r"\b(?:disk\s+(?:usage|space|full|utili[sz]ation|latency)|filesystems?|storage|volumes?|iops|"
+    r"packets?|jvm|heap|gc|garbage\s+collection|threads?|goroutines?|connections?|sockets?|queues?|cache|"
     r"db|database|sql|swap|inodes?|temperature|kafka|lag|replication|certificates?|tls|ssl|dns|"
     r"file\s+descriptors?|fds?|load\s+average|saturation)\b"
 )
@@ -31,7 +31,8 @@ _MEASURING = re.compile(
 _TEMPLATE_WORDS = frozenset((
     "http", "requests", "request", "total", "duration", "seconds", "bucket", "sum", "count", "process",
     "resident", "memory", "bytes", "node", "cpu", "kube", "pod", "container", "status", "restarts", "up",
-    "mode", "idle", "memavailable", "memtotal",
+    "mode", "idle", "memavailable", "memtotal", "disk", "read", "written", "network", "receive",
+    "transmit",
 ))  # fmt: skip
 
 

@@ -21,6 +21,8 @@ from aiops_mcp.translate.catalog import SUGGESTIONS_SHOWN, closest_apps, closest
 from aiops_mcp.translate.entities import Extraction, extract
 from aiops_mcp.translate.everyapp import plan_every_app, reads_every_app
 from aiops_mcp.translate.intent import detect_intent, grouping, metric_topic
+from aiops_mcp.translate.llm import Reading
+from aiops_mcp.translate.logplans import plan_counts, plan_logs
 from aiops_mcp.translate.model import (
     DEFAULT_TIME_RANGE,
     AppRef,
@@ -32,9 +34,9 @@ from aiops_mcp.translate.model import (
     Translation,
     TranslationError,
 )
-from aiops_mcp.translate.plans import Plan, plan_counts, plan_logs, plan_metric, plan_metrics
+from aiops_mcp.translate.plans import plan_metric, plan_metrics
 from aiops_mcp.translate.routes import route
-from aiops_mcp.translate.scope import Choice, Scope
+from aiops_mcp.translate.scope import Choice, Plan, Scope
 from aiops_mcp.translate.text import MAX_QUESTION_LENGTH
 from aiops_mcp.translate.timephrase import count_window
 from aiops_mcp.translate.topics import check_metric, raise_unknown_topic, unknown_topic
@@ -78,7 +80,7 @@ def translate(
     if intent in ("health", "impact", "alerts"):
         return _routed(question, ex, catalog, intent, explicit, time_range, app, app_match)
 
-    def scope_of(chosen: AppRef | None) -> Scope:
+    def scope_of(chosen: AppRef | None, any_env: bool = False) -> Scope:
         return Scope(
             ex=ex,
             catalog=catalog,
@@ -87,20 +89,27 @@ def translate(
             window=lambda: count_window(ex.time, time_range, moment),
             range_kind=_metric_kind(ex),
             explicit=explicit,
+            over_window=_over_window(ex),
+            app=chosen,
+            any_env=any_env,
         )
 
     try:
         if app is None and ex.entities.metric is None and reads_every_app(ex, catalog):
-            plan, app = plan_every_app(catalog.apps, lambda a: _plan(intent, scope_of(a)))
+            any_env = not ex.envs
+            plan, app = plan_every_app(catalog.apps, lambda a: _plan(intent, scope_of(a, any_env)))
             app_match = "every" if app is not None else "all"
         else:
             plan = _plan(intent, scope_of(app))
         _validate(plan.choice.query, plan.language, catalog)
+        env = scope_of(app).env
+        if plan.host is None and app is not None:
+            _check_app_has(plan.choice, plan.language, app, env)
     except TranslationError:
         raise
     except QueryInputError as exc:
         raise TranslationError(str(exc)) from exc
-    valid = [c for c in plan.alternatives if _valid(c, c.language or plan.language, catalog)]
+    valid = [c for c in plan.alternatives if _valid(c, c.language or plan.language, catalog, app, env)]
     uses_app = plan.host is None or ex.entities.host is None
     entities = replace(
         ex.entities,
@@ -136,6 +145,21 @@ def translate(
     )
 
 
+def read_question(
+    question: str, catalog: Catalog, *, now: datetime | None = None, incident_app: str | None = None
+) -> Reading:
+    """What the rules read in `question` (entities, the app, the window) for a model to keep to;
+    TranslationError as `translate` raises it for unknown names and unreadable time phrases."""
+    ex = extract(question, catalog, now=now or datetime.now(UTC))
+    app, _ = _default_app(ex, catalog, incident_app)
+    if ex.unknown_app:
+        _require_app(ex, catalog)
+    entities = replace(
+        ex.entities, app=app.name if app else None, env=ex.envs[0] if len(ex.envs) == 1 else None
+    )
+    return Reading(entities, app, ex.time.time_range or DEFAULT_TIME_RANGE, ex.time.reference)
+
+
 def _plan(intent: Intent, scope: Scope) -> Plan:
     if intent == "event_count":
         return plan_counts(scope)
@@ -146,6 +170,12 @@ def _plan(intent: Intent, scope: Scope) -> Plan:
     topic = metric_topic(scope.ex.rest)
     assert topic is not None  # the metrics intent is detected from a topic
     return plan_metrics(scope, topic)
+
+
+def _over_window(ex: Extraction) -> bool:
+    """One value over the asked window ("p95 latency of abc yesterday": an instant query whose
+    rates span the window) unless a trend is asked ("graph", "show", "over time")."""
+    return ex.time.time_range is not None and not ex.time.trend and ex.time.reference is None
 
 
 def _metric_kind(ex: Extraction) -> Kind:
@@ -160,7 +190,8 @@ def _metric_kind(ex: Extraction) -> Kind:
 
 def _default_app(ex: Extraction, catalog: Catalog, incident_app: str | None) -> tuple[AppRef | None, str]:
     """The app the question names, else the only one, else the latest alert's for incident
-    phrasing ("when the alert fired"), with how it was found; (None, "none") otherwise."""
+    phrasing ("when the alert fired"), else the only one with series in the env named; with how
+    it was found, (None, "none") otherwise."""
     if ex.app is not None:
         return ex.app, ex.app_match
     if ex.unknown_app:
@@ -171,6 +202,9 @@ def _default_app(ex: Extraction, catalog: Catalog, incident_app: str | None) -> 
         app = next((a for a in catalog.apps if incident_app in (a.name, *a.aliases)), None)
         if app is not None:
             return app, "incident"
+    in_env = [a for a in catalog.apps if ex.envs and ex.envs[0] in a.series]
+    if len(in_env) == 1 and len(ex.envs) == 1:
+        return in_env[0], "env"  # "the staging request rate": the only app with staging series
     return None, "none"
 
 
@@ -264,9 +298,30 @@ def _validate(query: str, language: Language, catalog: Catalog) -> None:
             raise TranslationError.listing(f"metric {name!r} does not exist in Prometheus", "closest", close)
 
 
-def _valid(choice: Choice, language: Language, catalog: Catalog) -> bool:
+def _check_app_has(choice: Choice, language: Language, app: AppRef, env: str | None) -> None:
+    """Refuse a PromQL query reading a metric the app has no series of in the env it reads (the
+    env asked, else the profile's): an empty answer would look like a quiet window."""
+    if language != "promql" or not app.series:
+        return
+    where = env or app.metric_labels.get("env", "")
+    if env:
+        has = app.series.get(env, frozenset())
+    else:
+        has = app.series.get(where) or frozenset().union(*app.series.values())
+    for name in validate_promql(choice.query).metric_names:
+        if name not in has and not name.startswith("node_"):  # host metrics are the host's
+            shown = f" in {where}" if where else ""
+            known = sorted(has)[:SUGGESTIONS_SHOWN]
+            raise TranslationError.listing(
+                f"{app.name} has no {name} series{shown}", f"its metrics{shown}", known
+            )
+
+
+def _valid(choice: Choice, language: Language, catalog: Catalog, app: AppRef | None, env: str | None) -> bool:
     try:
         _validate(choice.query, language, catalog)
+        if app is not None:
+            _check_app_has(choice, language, app, env)
     except QueryInputError:
         return False
     return True

@@ -229,17 +229,12 @@ async def backends(prometheus_url: str, loki_url: str, end: datetime) -> AsyncIt
 
 
 async def live_catalog(prometheus: PrometheusClient, end: datetime) -> Catalog:
-    """The profiles' apps, with the metric names and grounding label values Prometheus holds (as
-    the server builds its catalog)."""
-    from aiops_mcp import translate
+    """The profiles with what Prometheus holds, built as the server builds its catalog."""
+    from aiops_mcp.tools.translate import grounded_catalog
 
-    lo = (end - MAX_RANGE).timestamp()
-    names = frozenset((await prometheus.metric_names(start=lo, end=end.timestamp())).items)
-    values = {
-        label: frozenset((await prometheus.label_values(label, start=lo, end=end.timestamp())).items)
-        for label in translate.grounding_labels(PROFILES)
-    }
-    return translate.catalog_from_profiles(PROFILES, metric_names=names, label_values=values)
+    return await grounded_catalog(
+        prometheus, PROFILES, start=(end - MAX_RANGE).timestamp(), end=end.timestamp()
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ end the string early and inject query text.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -180,8 +180,32 @@ def _render(ast: pp.Expr, expr: str) -> str:
 
 def _shape(ast: pp.Expr) -> list[str]:
     names: list[str] = []
-    pp.walk(ast, lambda node: names.append(type(node).__name__))
+    _walk(ast, lambda node: names.append(type(node).__name__))
     return names
+
+
+def _walk(ast: pp.Expr, visit: Callable[[pp.Expr], None]) -> None:
+    """Depth-first pre-order, like `pp.walk` but linear: promql-parser copies a subtree on each
+    attribute read, and its own walk is superlinear (0.15 s for 100 operators, 5 s for 256)."""
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        visit(node)
+        stack.extend(reversed(_children(node)))
+
+
+def _children(node: pp.Expr) -> list[pp.Expr]:
+    if isinstance(node, pp.BinaryExpr):
+        return [node.lhs, node.rhs]
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+        return [node.expr]
+    if isinstance(node, pp.AggregateExpr):
+        return [child for child in (node.param, node.expr) if child is not None]
+    if isinstance(node, pp.Call):
+        return list(node.args)
+    if isinstance(node, pp.MatrixSelector):
+        return [node.vector_selector]
+    return []
 
 
 def _parses_as_metric(text: str, metric: str) -> bool:
@@ -215,7 +239,7 @@ class _Collector:
 
 def _describe(ast: pp.Expr, normalised: str) -> PromQLInfo:
     collector = _Collector()
-    pp.walk(ast, collector.visit)
+    _walk(ast, collector.visit)
     names = dict.fromkeys(s.metric for s in collector.selectors if s.metric is not None)
     return PromQLInfo(
         normalised=normalised,

@@ -39,7 +39,7 @@ from bench.record import quiet_logs, save
 from bench.tasks import standard_tasks
 
 CALLS = 30
-SCALE_CALLS = 5
+SCALE_CALLS = 3
 LEVELS = (1, 10, 50, 100)
 LEVEL_SECONDS = 10.0
 

@@ -34,10 +34,8 @@ class Side:
 
 
 async def interleaved(calls: Mapping[str, Callable[[], Awaitable[Any]]], n: int) -> dict[str, list[float]]:
-    """Seconds per call for each of `calls`, `n` rounds after one untimed warm-up round."""
+    """Seconds per call for each of `calls` over `n` rounds (warm them up first)."""
     names = list(calls)
-    for name in names:
-        await calls[name]()
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(n):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
@@ -67,7 +65,7 @@ def latency(samples: list[float]) -> dict[str, float]:
 
 
 async def measure_task(task: Task, http: httpx.AsyncClient, sides: Sequence[Side], n: int) -> dict[str, Any]:
-    """Check the answers agree, then time `n` interleaved rounds; a row with latencies and sizes."""
+    """Check the answers agree (which warms every path up), then time `n` interleaved rounds."""
     reply = await direct_call(http, task)()
     reply.raise_for_status()
     data = reply.json()["data"]

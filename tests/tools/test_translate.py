@@ -353,3 +353,18 @@ async def test_log_metric_queries_run_over_the_range_on_loki(prometheus, loki, t
     assert (
         provenance["datasource_type"] == "loki" and provenance["step_seconds"] and result["metrics"]["series"]
     )
+
+
+async def test_incident_phrasing_without_an_app_takes_the_latest_alerts_app(
+    prometheus, tmp_path: Path
+) -> None:
+    world = prometheus.world
+    settings = await seeded_settings(tmp_path, prometheus.url, world.end)
+    async with connected(settings, now=world.end) as (client, _):
+        result = await call(
+            client, "translate_query", question="What were the error rates when the alert fired?", run=True
+        )
+    burst = world.incident("abc-app-5xx-burst")
+    assert 'app="abc-app"' in result["query"] and result["confidence"] < 0.9
+    assert result["metrics"]["provenance"]["start"].startswith(burst.start.isoformat()[:16])
+    assert max(s["stats"]["max"] for s in result["metrics"]["series"]) > 0.03  # the 5 % burst

@@ -12,7 +12,9 @@ TEMPLATES = {
     "request_rate", "error_rate", "latency_p50", "latency_p75", "latency_p90", "latency_p95", "latency_p99",
     "latency_avg", "availability", "cpu", "memory_app", "memory_host", "restarts", "compare_env",
     "by_instance", "error_logs", "warning_logs", "app_logs", "text_logs", "log_counts", "error_count",
-    "warning_count", "metric", "status_rate",
+    "warning_count", "metric", "status_rate", "status_per_second", "request_count", "by_status",
+    "slow_share", "up_state", "instances_up", "memory_free", "disk_rate", "disk_bytes", "network_rate",
+    "network_bytes", "log_total", "log_rate",
 }  # fmt: skip
 
 HOSTILE = [
@@ -54,6 +56,9 @@ def test_hostile_questions_give_a_template_query_or_none(question: str) -> None:
             "namespace",
             "instance",
             "status",
+            "node",
+            "le",
+            "mode",
         }
         assert {m.value for m in matchers if m.op == "=~"} <= {"5.."}
     else:

@@ -8,6 +8,7 @@ from tests.translate.world import (
     ABC,
     CATALOG,
     INSTANCES,
+    METRICS,
     NODE1,
     ask,
     host_memory,
@@ -15,18 +16,7 @@ from tests.translate.world import (
     quantile,
 )
 
-LIVE = {
-    "up",
-    "http_requests_total",
-    "http_request_duration_seconds_bucket",
-    "http_request_duration_seconds_sum",
-    "http_request_duration_seconds_count",
-    "process_resident_memory_bytes",
-    "kube_pod_container_status_restarts_total",
-    "node_cpu_seconds_total",
-    "node_memory_MemAvailable_bytes",
-    "node_memory_MemTotal_bytes",
-}
+LIVE = set(METRICS)
 
 
 def with_metrics(names: set[str]) -> Catalog:

@@ -222,3 +222,19 @@ async def test_an_unavailable_store_answers_503_so_alertmanager_retries(tmp_path
     assert answer.json()["error"].startswith("store unavailable: ")
     assert answer.headers["retry-after"]
     assert os.listdir(tmp_path) == ["file"]
+
+
+async def test_an_admin_scoped_token_may_deliver_and_a_read_token_may_not(tmp_path: Path) -> None:
+    async with webhook(tmp_path, token=None) as (http, store):
+        _, admin = await store.tokens.create("alertmanager", ["admin"])
+        _, reader = await store.tokens.create("reader", ["read"])
+        refused = await http.post(
+            "/alertmanager/webhook", json=payload(alert("x1")), headers={"Authorization": f"Bearer {reader}"}
+        )
+        stored = await http.post(
+            "/alertmanager/webhook", json=payload(alert("x1")), headers={"Authorization": f"Bearer {admin}"}
+        )
+        rows = await store.alerts.count()
+    assert refused.status_code == 403 and "lacks the 'admin' scope" in refused.json()["error"]
+    assert stored.status_code == 200 and stored.json()["created"] == 1
+    assert rows == 1

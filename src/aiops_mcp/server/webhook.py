@@ -2,8 +2,9 @@
 
 Contract:
 - Auth: ``Authorization: Bearer <ALERTMANAGER_WEBHOOK_TOKEN>`` (in Alertmanager:
-  ``webhook_configs[].http_config.authorization.credentials``). No token configured: 503 (the
-  endpoint is never open). Missing or wrong token: 401.
+  ``webhook_configs[].http_config.authorization.credentials``), or a stored token with the
+  ``admin`` scope. Without ALERTMANAGER_WEBHOOK_TOKEN and without an admin token: 503 (the
+  endpoint is never open). Missing or wrong token: 401; a token without the admin scope: 403.
 - Body: the version "4" payload (``version``, ``groupKey``, ``status``, ``receiver``,
   ``alerts[]``), at most `MAX_BODY_BYTES` (413 beyond). Not JSON or invalid: 400 / 422 naming
   each failing field (``alerts.0.startsAt``); nothing is stored.
@@ -27,6 +28,7 @@ from aiops_mcp.resources.alerts import RECENT_ALERTS, alert_uri, app_alerts_uri
 from aiops_mcp.resources.common import store_failure
 from aiops_mcp.resources.notify import ResourceNotifier
 from aiops_mcp.runtime import Runtime
+from aiops_mcp.security.tokens import bearer_principal
 
 if TYPE_CHECKING:
     from aiops_mcp.store import AlertIn
@@ -67,6 +69,22 @@ def _authorized(request: Request, expected: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), expected.encode())
 
 
+async def _refusal(request: Request, rt: Runtime) -> JSONResponse | None:
+    """None when the request carries the webhook token or an admin-scoped token; else the answer."""
+    token = rt.settings.alertmanager_webhook_token
+    configured = token is not None and bool(token.get_secret_value())
+    if configured and token is not None and _authorized(request, token.get_secret_value()):
+        return None
+    principal = await bearer_principal(request.headers.get("authorization", ""), rt.access.tokens)
+    if principal is not None:
+        return None if principal.admin else _error(403, f"token {principal.name!r} lacks the 'admin' scope")
+    if not configured:
+        return _error(
+            503, "the Alertmanager webhook is disabled: set ALERTMANAGER_WEBHOOK_TOKEN or send an admin token"
+        )
+    return _error(401, "missing or wrong bearer token")
+
+
 async def _read_body(request: Request) -> bytes | None:
     """The body, or None when it exceeds `MAX_BODY_BYTES` (checked while reading, not only by header)."""
     declared = request.headers.get("content-length", "")
@@ -91,11 +109,8 @@ def webhook_endpoint(rt: Runtime, notifier: ResourceNotifier) -> Any:
     """The Starlette endpoint storing Alertmanager notifications in ``rt``'s store."""
 
     async def alertmanager_webhook(request: Request) -> JSONResponse:
-        token = rt.settings.alertmanager_webhook_token
-        if token is None or not token.get_secret_value():
-            return _error(503, "the Alertmanager webhook is disabled: set ALERTMANAGER_WEBHOOK_TOKEN")
-        if not _authorized(request, token.get_secret_value()):
-            return _error(401, "missing or wrong bearer token")
+        if (refused := await _refusal(request, rt)) is not None:
+            return refused
         try:
             body = await _read_body(request)
         except ClientDisconnect:

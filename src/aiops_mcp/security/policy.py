@@ -26,7 +26,12 @@ from aiops_mcp.datasources.prometheus import PrometheusClient
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.logql import parse_logql
 from aiops_mcp.query.promql import LabelMatcher
-from aiops_mcp.query.scoping import enforce_logql, enforce_promql, enforce_series_selectors
+from aiops_mcp.query.scoping import (
+    enforce_logql,
+    enforce_promql,
+    enforce_series_selectors,
+    enforce_stream_selectors,
+)
 from aiops_mcp.security.context import current_ledger
 from aiops_mcp.security.scopes import Principal
 
@@ -87,12 +92,10 @@ class Policy:
         if path.startswith(LOKI_QUERIES):
             out["query"] = _confine(_text(out, "query"), enforce_logql, self.principal)
         elif path.startswith(LOKI_DISCOVERY):
-            given = _text(out, "query")
-            out["query"] = enforce_logql(given, self.principal.labels) if given else _selector(self)
+            given = [_text(out, "query")] if _text(out, "query") else []
+            (out["query"],) = enforce_stream_selectors(given, self.principal.labels)
         elif path == f"{LOKI_API}/series":
-            out["match[]"] = [enforce_logql(m, self.principal.labels) for m in _many(out, "match[]")] or [
-                _selector(self)
-            ]
+            out["match[]"] = enforce_stream_selectors(_many(out, "match[]"), self.principal.labels)
         else:
             raise self._denied(path)
         return out
@@ -196,10 +199,6 @@ def _many(params: Params, name: str) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
-
-
-def _selector(policy: Policy) -> str:
-    return "{" + ",".join(str(m) for m in policy.principal.labels) + "}"
 
 
 def _ns(value: str | Sequence[str] | None) -> Nanoseconds | None:

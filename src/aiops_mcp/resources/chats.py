@@ -16,7 +16,6 @@ from aiops_mcp.resources.alerts import require_alert
 from aiops_mcp.resources.common import clip, iso, offset_of, reading, to_json
 
 if TYPE_CHECKING:
-    from aiops_mcp.store import Store
     from aiops_mcp.store.models import ChatSession
 
 CHATS = "aiops://chats"
@@ -53,10 +52,10 @@ async def recent_chats(ctx: Context, app: str | None = None, cursor: str | None 
         if app:
             profile = await store.profiles.find(app)
             name = profile.name if profile is not None else app
-        page = await _recent_sessions(store, name, offset, SESSIONS_PER_PAGE + 1)
-        # Each row through the repository, which hides what the caller may not see (a token
-        # confined to some labels): such a page holds fewer sessions, its `next` still follows.
-        shown = [s for s in page[:SESSIONS_PER_PAGE] if await store.chats.get_session(s.id) is not None]
+        # A token confined to some labels gets the sessions it may see: its pages hold fewer,
+        # and `next` still follows.
+        page = await store.chats.recent_sessions(app=name, offset=offset, limit=SESSIONS_PER_PAGE + 1)
+        shown = page[:SESSIONS_PER_PAGE]
     more = len(page) > SESSIONS_PER_PAGE
     following = {"app": name, "cursor": str(offset + SESSIONS_PER_PAGE)}
     return to_json(
@@ -70,21 +69,6 @@ async def recent_chats(ctx: Context, app: str | None = None, cursor: str | None 
             else None,
         }
     )
-
-
-async def _recent_sessions(store: "Store", app: str | None, offset: int, limit: int) -> list["ChatSession"]:
-    """A page of sessions, newest first. ChatRepository lists sessions only per alert, or per app
-    without paging; until it offers this listing, it is read here through the store's engine."""
-    from sqlalchemy import select
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from aiops_mcp.store.models import ChatSession
-
-    statement = select(ChatSession).order_by(ChatSession.created_at.desc(), ChatSession.id.desc())
-    if app:
-        statement = statement.where(ChatSession.app == app)
-    async with AsyncSession(store.engine, expire_on_commit=False) as session:
-        return list((await session.scalars(statement.offset(offset).limit(limit))).all())
 
 
 async def chat_session(session_id: str, ctx: Context, cursor: str | None = None) -> str:

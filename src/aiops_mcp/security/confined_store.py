@@ -156,6 +156,18 @@ class ConfinedChats(ChatRepository):
     async def sessions_for_alert(self, alert_id: int) -> list[ChatSession]:
         return await super().sessions_for_alert(alert_id) if await self._store.alerts.get(alert_id) else []
 
+    async def recent_sessions(
+        self, *, app: str | None = None, offset: int = 0, limit: int = 50
+    ) -> list[ChatSession]:
+        """A page of the store's, keeping the visible sessions (a page may hold fewer than `limit`)."""
+        page = await super().recent_sessions(app=app, offset=offset, limit=limit)
+        return [s for s in page if await self._sees(s)]
+
+    async def set_subject(self, session_id: int, *, app: str | None, alert_id: int | None) -> bool:
+        return await self.get_session(session_id) is not None and await super().set_subject(
+            session_id, app=app, alert_id=alert_id
+        )
+
     async def sessions_for_app(self, app: str, *, limit: int = 50) -> list[ChatSession]:
         visible = await self._store.profiles.get(app) is not None
         return await super().sessions_for_app(app, limit=limit) if visible else []

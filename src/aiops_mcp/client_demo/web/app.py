@@ -20,7 +20,6 @@ from typing import Any, Literal, Protocol
 
 import anyio
 import uvicorn
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -33,7 +32,6 @@ from starlette.types import Receive, Scope, Send
 from aiops_mcp.client_demo.events import Answer, Event, Notice, Token, ToolFinished, ToolStarted
 from aiops_mcp.client_demo.host import HostDisconnected
 from aiops_mcp.store import Store
-from aiops_mcp.store.models import ChatSession as ChatSessionRow
 
 logger = logging.getLogger(__name__)
 
@@ -94,18 +92,8 @@ class StoreRecorder:
                     alert_id = call["alert_id"]
                     break
         if (app, alert_id) != (self.app, self.alert_id) and self.session_id is not None:
-            await _set_subject(self.store, self.session_id, app, alert_id)
+            await self.store.chats.set_subject(self.session_id, app=app, alert_id=alert_id)
             self.app, self.alert_id = app, alert_id
-
-
-async def _set_subject(store: Store, session_id: int, app: str | None, alert_id: int | None) -> None:
-    """Set a chat session's app and alert. ChatRepository has no update method yet; this is the
-    one write it lacks, done its way (one transaction, the row by primary key)."""
-    sessions = async_sessionmaker(store.engine, expire_on_commit=False)
-    async with sessions.begin() as db:
-        row = await db.get(ChatSessionRow, session_id)
-        if row is not None:
-            row.app, row.alert_id = app, alert_id
 
 
 def clip(text: str, limit: int) -> str:

@@ -31,6 +31,25 @@ class ChatRepository:
         async with self._sessions() as session:
             return await session.get(ChatSession, session_id)
 
+    async def set_subject(self, session_id: int, *, app: str | None, alert_id: int | None) -> bool:
+        """Say what a session is about (its app, its alert); whether it exists."""
+        async with self._sessions.begin() as session:
+            row = await session.get(ChatSession, session_id)
+            if row is not None:
+                row.app, row.alert_id = app, alert_id
+            return row is not None
+
+    async def recent_sessions(
+        self, *, app: str | None = None, offset: int = 0, limit: int = 50
+    ) -> list[ChatSession]:
+        """Sessions newest first, optionally one app's, a page at `offset`."""
+        statement = select(ChatSession).order_by(ChatSession.created_at.desc(), ChatSession.id.desc())
+        if app:
+            statement = statement.where(ChatSession.app == app)
+        async with self._sessions() as session:
+            rows = await session.scalars(statement.offset(max(0, offset)).limit(max(1, min(limit, 500))))
+            return list(rows.all())
+
     async def add_message(
         self, session_id: int, role: Role, content: str, *, tool_calls: list[Any] | None = None
     ) -> ChatMessage:

@@ -59,7 +59,9 @@ async def test_health_and_metrics_endpoints_report_queries(prometheus) -> None:
             health = (await http.get("/healthz")).json()
             metrics = (await http.get("/metrics")).text
     assert health["status"] == "ok"
-    assert health["datasources"] == [{"name": "prometheus", "type": "prometheus"}]
+    assert [(s["name"], s["type"], s["circuit"]["state"]) for s in health["datasources"]] == [
+        ("prometheus", "prometheus", "closed")
+    ]
     assert 'aiops_grafana_queries_total{datasource_type="prometheus",status="ok"} 1.0' in metrics
     assert 'aiops_tool_calls_total{status="ok",tool="prometheus_query"} 1.0' in metrics
     assert 'aiops_tool_calls_total{status="error",tool="prometheus_query"} 1.0' in metrics

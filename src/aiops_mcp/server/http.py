@@ -88,7 +88,7 @@ def build_http_app(settings: Settings, host: str = "127.0.0.1") -> Starlette:
             {"name": c.name, "type": c.type, "circuit": asdict(breakers[c.name])}
             for c in runtime.datasources.configs()
         ]
-        degraded = any(s["circuit"]["state"] != "closed" for s in sources)
+        degraded = any(breaker.state != "closed" for breaker in breakers.values())
         return JSONResponse(
             {"status": "degraded" if degraded else "ok", "version": __version__, "datasources": sources}
         )

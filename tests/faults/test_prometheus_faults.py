@@ -15,7 +15,7 @@ from mcp_types import CallToolResult
 from aiops_mcp.runtime import Runtime
 from aiops_mcp.settings import Settings
 from tests.faults.proxy import Fault, FaultProxy
-from tests.tools.conftest import connected, text_of
+from tests.tools.conftest import connected, seeded_settings, text_of
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 2.0
@@ -118,3 +118,21 @@ async def test_repeated_failures_open_the_circuit_and_a_probe_closes_it(promethe
     assert "circuit open since" in stale["warnings"][0]
     assert probe["series"][0]["points"][0][1] == len(prometheus.world.select("up"))
     assert state == "closed"
+
+
+async def test_an_answer_tool_served_from_a_stale_cache_says_so(prometheus, tmp_path) -> None:
+    world = prometheus.world
+    async with FaultProxy(prometheus.url) as proxy:
+        base = await seeded_settings(tmp_path, proxy.url, world.end)
+        quick = base.model_copy(update={"prometheus_timeout_seconds": TIMEOUT, "query_cache_ttl_seconds": 0})
+        async with connected(quick, now=world.end) as (client, _):
+            fresh = await client.call_tool("app_health", {"app": "abc-app", "time_range": "yesterday"})
+            proxy.fault = Fault.answer(503)
+            with anyio.fail_after(HANG_GUARD):
+                served = await client.call_tool("app_health", {"app": "abc-app", "time_range": "yesterday"})
+    assert structured(fresh).get("stale_since") is None and "STALE:" not in text_of(fresh)
+    result = structured(served)
+    assert result["verdict"] == structured(fresh)["verdict"]
+    assert result["stale_since"] is not None
+    assert "STALE: served from cache fetched at" in text_of(served)
+    assert "datasource prometheus is unavailable" in text_of(served)

@@ -74,4 +74,3 @@ def _redactor(settings: "Settings") -> Redactor | None:
     return (
         Redactor.from_config(settings.redact_patterns, settings.redact_disable) if settings.redact else None
     )
-

@@ -5,7 +5,8 @@ For `tools/call`, `resources/read` and `prompts/get` (the requests that read dat
    in memory); with authentication on, a request without a token is refused;
 2. the caller's and the session's token buckets must hold a token;
 3. the request runs as that principal (`security.context`), a tool within its deadline;
-4. a tool result says how many values were redacted on the way;
+4. a tool result cites its queries as sent, says how many values were redacted on the way, and
+   that a part came from a stale cache (when the tool did not say so itself);
 5. one audit entry records who, what (arguments and the queries sent), when, how long, how it
    went and how big the answer was.
 Everything else (initialize, listings, completions, pings) passes straight through.
@@ -23,10 +24,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_REQUEST, CallToolResult, TextContent
 from pydantic import BaseModel
 
+from aiops_mcp.datasources.stale import StaleAnswers, collect_stale
 from aiops_mcp.security.access import Access
 from aiops_mcp.security.context import Ledger, acting_as
 from aiops_mcp.security.ratelimit import RateLimited
 from aiops_mcp.security.scopes import LOCAL, Principal, principal_of
+from aiops_mcp.tools.contract import STALE, stale_marks
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +70,10 @@ class AccessMiddleware:
             self.access.per_token.take(f"token:{principal.name}", f"token {principal.name!r}")
             if (session := _session_key(ctx)) is not None:
                 self.access.per_session.take(session, "this session")
-            with acting_as(principal) as ledger:
+            with acting_as(principal) as ledger, collect_stale() as stale:
                 result = await self._run(action, ctx, call_next)
             status = "error" if _is_error(result) else "ok"
-            return _note_redactions(_as_sent(result, ledger.confined), ledger.redactions)
+            return _with_notes(_as_sent(result, ledger.confined), ledger, stale)
         except RateLimited as limited:
             status = "rate_limited"
             if action == "tool":
@@ -148,24 +151,31 @@ def _as_sent(result: HandlerResult, confined: dict[str, str]) -> HandlerResult:
     )
 
 
-def _note_redactions(result: HandlerResult, count: int) -> HandlerResult:
-    """Say in a tool result how many values were redacted (a text line and `redactions`)."""
-    if not count or _is_error(result):
+def _with_notes(result: HandlerResult, ledger: Ledger, stale: StaleAnswers) -> HandlerResult:
+    """A tool result that says how many values were redacted (`redactions`), and that a part was
+    served from a stale cache (`stale_since`, a "STALE:" line) when the tool did not say so itself."""
+    if not isinstance(result, dict) or result.get("isError") or not isinstance(result.get("content"), list):
         return result
-    note = f"{count} value{'s' if count != 1 else ''} redacted (secrets or personal data)"
-    if isinstance(result, CallToolResult):
-        structured = result.structured_content
-        return result.model_copy(
-            update={
-                "content": [*result.content, TextContent(type="text", text=note)],
-                "structured_content": {**structured, "redactions": count} if structured else structured,
-            }
-        )
-    if isinstance(result, dict) and isinstance(result.get("content"), list):
-        result = {**result, "content": [*result["content"], {"type": "text", "text": note}]}
-        if isinstance(result.get("structuredContent"), dict):
-            result["structuredContent"] = {**result["structuredContent"], "redactions": count}
-    return result
+    lines: list[str] = []
+    fields: dict[str, Any] = {}
+    if ledger.redactions:
+        count = ledger.redactions
+        lines.append(f"{count} value{'s' if count != 1 else ''} redacted (secrets or personal data)")
+        fields["redactions"] = count
+    if stale and STALE not in json.dumps(result["content"]):
+        since, notes = stale_marks(stale)
+        lines += notes
+        fields["stale_since"] = since
+    if not lines:
+        return result
+    out = {**result, "content": [*result["content"], *({"type": "text", "text": line} for line in lines)]}
+    structured = result.get("structuredContent")
+    if isinstance(structured, dict):
+        out["structuredContent"] = {
+            **structured,
+            **{k: v for k, v in fields.items() if not structured.get(k)},
+        }
+    return out
 
 
 def _audited(arguments: Any, ledger: Ledger) -> dict[str, Any]:

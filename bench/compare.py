@@ -7,7 +7,8 @@ Measured: start-up to the first tools/list over stdio; the size of tools/list; s
 p95 over interleaved calls, answer sizes, and a check that every answer carries the same numbers);
 scale to 10,000 series with server memory; 1 to 100 concurrent sessions over streamable HTTP.
 Our query cache is off throughout and the peer's metric-list cache is bypassed, so every call
-reaches Prometheus. `--quick` is a smoke run (few calls, short load) whose figures are not saved.
+reaches Prometheus; our rate limits are off for the load (the peer has none). `--quick` is a
+smoke run (few calls, short load) whose figures are not saved.
 """
 
 import argparse
@@ -82,7 +83,7 @@ def _json_bytes(value: Any) -> int:
 
 async def startup(url: str, scratch: Path, log: TextIO, n: int) -> dict[str, list[float]]:
     """Both servers spawned `n` times each, alternately, after one untimed start each (cold caches)."""
-    ours, theirs = stdio_params(url), peer.stdio_params(url, scratch)
+    ours, theirs = stdio_params(url, scratch / "stdio-data"), peer.stdio_params(url, scratch)
     samples: dict[str, list[float]] = {"ours": [], "peer": []}
     for round_ in range(n + 1):
         for name, params in (("ours", ours), ("peer", theirs)):
@@ -94,11 +95,13 @@ async def startup(url: str, scratch: Path, log: TextIO, n: int) -> dict[str, lis
 
 async def task_rows(url: str, scratch: Path, log: TextIO, end: float, calls: int) -> tuple[list[Any], dict]:
     """The six tasks on ours in memory, ours over stdio and the peer over stdio; and tools/list sizes."""
-    settings = Settings(prometheus_url=url, query_cache_ttl_seconds=0)
+    settings = Settings(
+        prometheus_url=url, query_cache_ttl_seconds=0, aiops_mcp_data_dir=scratch / "memory-data"
+    )
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, trust_env=False, timeout=120))
         memory = await stack.enter_async_context(Client(build_server(settings)))
-        ours = await stack.enter_async_context(stdio(stdio_params(url), log))
+        ours = await stack.enter_async_context(stdio(stdio_params(url, scratch / "stdio-data"), log))
         theirs = await stack.enter_async_context(stdio(peer.stdio_params(url, scratch), log))
         definitions = {
             "ours": await tool_definitions(ours),

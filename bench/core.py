@@ -52,17 +52,17 @@ def same_code() -> dict[str, str]:
     return {"PYTHONPATH": path} if path else {}
 
 
-def stdio_params(prometheus_url: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "aiops_mcp", "serve"],
-        env={
-            "PROMETHEUS_URL": prometheus_url,
-            "QUERY_CACHE_TTL_SECONDS": "0",
-            "AIOPS_MCP_LOG_LEVEL": "WARNING",
-            **same_code(),
-        },
-    )
+def stdio_params(prometheus_url: str, data_dir: Path | None = None) -> StdioServerParameters:
+    """Our server over stdio, query cache off; its store and audit log in `data_dir` when given."""
+    env = {
+        "PROMETHEUS_URL": prometheus_url,
+        "QUERY_CACHE_TTL_SECONDS": "0",
+        "AIOPS_MCP_LOG_LEVEL": "WARNING",
+        **same_code(),
+    }
+    if data_dir is not None:
+        env["AIOPS_MCP_DATA_DIR"] = str(data_dir)
+    return StdioServerParameters(command=sys.executable, args=["-m", "aiops_mcp", "serve"], env=env)
 
 
 async def latency_rows(url: str, at: str) -> list[dict[str, Any]]:

@@ -4,9 +4,10 @@ fixed time, reporting p50/p95 latency, throughput, errors (which must be 0) and 
     python -m bench load [--sessions 50] [--seconds 30] [--url URL] [--token TOKEN] [--quick]
 
 Without `--url` it starts its own Prometheus with the generated world and `aiops-mcp serve --http`
-on a free port (query cache off, so every call reaches Prometheus), and reads the server's
-resident memory from /proc. With `--url` it loads a running server (memory is then not read);
-`--token` (or `AIOPS_MCP_TOKEN`) is sent as `Authorization: Bearer ...` on every request.
+on a free port (query cache off, so every call reaches Prometheus; rate limits off, since all
+sessions share one loopback caller), and reads the server's resident memory from /proc.
+With `--url` it loads a running server, whose limits then apply (refusals count as errors, and
+memory is not read); `--token` (or `AIOPS_MCP_TOKEN`) is sent as `Authorization: Bearer ...`.
 
 The sessions run in this process, so the client's own work shares the machine with the server's.
 """
@@ -103,13 +104,16 @@ def http_server(
 
 
 def ours_http(prometheus_url: str, scratch: Path) -> contextlib.AbstractContextManager[ServerProcess]:
-    """`aiops-mcp serve --http` on a free port, query cache off, its store in `scratch`."""
+    """`aiops-mcp serve --http` on a free port, query cache and rate limits off, its store in `scratch`."""
     port = free_port()
     env = {
         "PROMETHEUS_URL": prometheus_url,
         "QUERY_CACHE_TTL_SECONDS": "0",
         "AIOPS_MCP_LOG_LEVEL": "WARNING",
         "AIOPS_MCP_DATA_DIR": str(scratch / "ours-data"),
+        # Capacity is measured, not policy: every loopback session shares one caller's request budget.
+        "RATE_LIMIT_PER_TOKEN": "0",
+        "RATE_LIMIT_PER_SESSION": "0",
         **same_code(),
     }
     argv = [sys.executable, "-m", "aiops_mcp", "serve", "--http", "--port", str(port)]

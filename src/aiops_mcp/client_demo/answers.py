@@ -34,8 +34,17 @@ SIGNAL_NAMES = {
     "error_ratio": "5xx error ratio",
     "latency_p95": "p95 latency",
 }
-SLO_NAMES = {"availability": "availability", "error_rate": "error rate", "p95_latency_ms": "p95 latency"}
-BREACHES = {"error_rate": "error rate above target", "p95_latency": "p95 latency above target"}
+SLO_NAMES = {
+    "availability": "availability",
+    "error_rate": "error rate",
+    "p95_latency_ms": "p95 latency",
+    "p99_latency_ms": "p99 latency",
+}
+BREACHES = {
+    "error_rate": "error rate above target",
+    "p95_latency": "p95 latency above target",
+    "p99_latency": "p99 latency above target",
+}
 BASELINES = {"previous_day": "the previous day", "hour_before": "the hour before"}
 _UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
 _PREPOSITIONS = ("since ", "from ", "between ", "on ", "in ", "during ", "at ")
@@ -207,11 +216,15 @@ def health(r: HealthResult, time_range: str) -> str:
     if r.slos:
         out.append("SLOs:")
     for s in r.slos:
+        name = SLO_NAMES.get(s.name, s.name)
+        if s.target is None:
+            out.append(f"- {name}: {quantity(s.measured, s.unit)} measured (no target)")
+            continue
         judged = "met" if s.compliant else "breached" if s.compliant is False else "no data"
         budget = f", error budget used {number(s.budget_consumed)}×" if s.budget_consumed is not None else ""
         out.append(
-            f"- {SLO_NAMES.get(s.name, s.name)}: {quantity(s.measured, s.unit)} measured vs "
-            f"{quantity(s.target, s.unit)} target: {judged}{budget}"
+            f"- {name}: {quantity(s.measured, s.unit)} measured vs {quantity(s.target, s.unit)} target: "
+            f"{judged}{budget}"
         )
     if r.windows:
         out.append("Breach windows:")

@@ -189,3 +189,25 @@ async def test_a_store_lost_while_running_is_reported_and_tools_keep_working(
     assert sources["store"].startswith("store unavailable: ")
     assert [d["name"] for d in sources["datasources"]] == ["prometheus"]
     assert not result.is_error
+
+
+async def test_recent_alerts_filter_by_instance_and_by_when_they_started(tmp_path: Path) -> None:
+    async with client_and_store(tmp_path) as (client, store, rt):
+        rt.now = lambda: T0 + timedelta(days=1, hours=6)  # "yesterday" is T0's day
+        await store.alerts.upsert_alerts(
+            [
+                alert_in("early", 0, instance="node-1:9100"),
+                alert_in("late", 60 * 10, instance="node-2:9100"),
+                alert_in("today", 60 * 25, instance="node-1:9100"),
+            ]
+        )
+        yesterday = await read(client, "aiops://alerts?time_range=yesterday")
+        node1 = await read(client, "aiops://alerts?instance=node-1:9100")
+        both = await read(client, "aiops://alerts?instance=node-1:9100&time_range=yesterday")
+        refused = await read_error(client, "aiops://alerts?time_range=when%20it%20rained")
+    summaries = {a["id"]: a for a in yesterday["alerts"]}
+    assert sorted(a["instance"] for a in summaries.values()) == ["node-1:9100", "node-2:9100"]
+    assert {a["starts_at"] for a in node1["alerts"]} == {"2026-03-01T12:00:00Z", "2026-03-02T13:00:00Z"}
+    assert [a["starts_at"] for a in both["alerts"]] == ["2026-03-01T12:00:00Z"]
+    assert both["filters"] == {"instance": "node-1:9100", "time_range": "yesterday"}
+    assert "when it rained" in refused

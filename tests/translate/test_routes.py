@@ -27,20 +27,20 @@ from tests.translate.world import ask
         (
             "were there any alerts on node-1 yesterday?",
             "read_resource",
-            {"uri": "aiops://alerts"},
-            {"host": "node-1", "time_range": "yesterday"},
+            {"uri": "aiops://alerts?time_range=yesterday"},
+            {"host": "node-1"},
         ),
         (
             "list the critical alerts from today",
             "read_resource",
-            {"uri": "aiops://alerts?severity=critical"},
-            {"time_range": "today"},
+            {"uri": "aiops://alerts?severity=critical&time_range=today"},
+            {},
         ),
         (
             "Which alerts fired yesterday?",
             "read_resource",
-            {"uri": "aiops://alerts"},
-            {"time_range": "yesterday"},
+            {"uri": "aiops://alerts?time_range=yesterday"},
+            {},
         ),
         (
             "any alerts firing for abc?",

@@ -8,13 +8,17 @@
 or changed alert, as are the changed alerts' own URIs and their apps' alert lists.
 """
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import quote, urlencode
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
+from aiops_mcp.query.errors import QueryInputError
+from aiops_mcp.query.timerange import parse_time_range
 from aiops_mcp.resources.common import clip, iso, reading, to_json
+from aiops_mcp.runtime import runtime
 
 if TYPE_CHECKING:
     from aiops_mcp.store import Store
@@ -71,17 +75,27 @@ async def recent_alerts(
     status: str | None = None,
     app: str | None = None,
     severity: str | None = None,
+    instance: str | None = None,
+    time_range: str | None = None,
     cursor: str | None = None,
 ) -> str:
     """Recent alerts as JSON, newest first."""
     from aiops_mcp.store import AlertFilter
 
     wanted = checked_status(status)
+    since, until = _window(ctx, time_range)
+    filters = AlertFilter(
+        status=wanted, app=app, severity=severity, instance=instance or None, since=since, until=until
+    )
     async with reading(ctx) as store:
-        page = await store.alerts.recent(
-            AlertFilter(status=wanted, app=app, severity=severity), limit=PAGE_SIZE, cursor=cursor
-        )
-    query = {"status": status, "app": app, "severity": severity}
+        page = await store.alerts.recent(filters, limit=PAGE_SIZE, cursor=cursor)
+    query = {
+        "status": status,
+        "app": app,
+        "severity": severity,
+        "instance": instance,
+        "time_range": time_range,
+    }
     return to_json(
         {
             "filters": {name: value for name, value in query.items() if value},
@@ -92,6 +106,19 @@ async def recent_alerts(
             else None,
         }
     )
+
+
+def _window(ctx: Context, time_range: str | None) -> tuple[datetime | None, datetime | None]:
+    """The start-time window of `time_range` ("yesterday", "last 24h"...), or (None, None)."""
+    if not time_range:
+        return None, None
+    rt = runtime(ctx)
+    limit = timedelta(hours=rt.settings.max_query_range_hours)
+    try:
+        window = parse_time_range(time_range, now=rt.now(), max_range=limit)
+    except QueryInputError as error:
+        raise ResourceError(str(error)) from None
+    return window.start, window.end
 
 
 async def require_alert(store: "Store", alert_id: str) -> "Alert":
@@ -172,13 +199,14 @@ async def app_alerts(app: str, ctx: Context, status: str | None = None, cursor: 
 
 def register(server: MCPServer) -> None:
     server.resource(
-        "aiops://alerts{?status,app,severity,cursor}",
+        "aiops://alerts{?status,app,severity,instance,time_range,cursor}",
         name="recent_alerts",
         title="Recent alerts",
         description=(
             "Alerts received from Alertmanager, newest first, 50 a page, as JSON: id, uri, status, "
             "alertname, severity, app, instance, starts_at, ends_at, summary. Read it to see what fired "
-            "or resolved lately. Optional filters: status (firing|resolved), app, severity; `next` is "
+            "or resolved lately. Optional filters: status (firing|resolved), app, severity, instance, "
+            "time_range (alerts that started in it: 'yesterday', 'last 24h', ...); `next` is "
             "the URI of the following page (null on the last). Subscribe to aiops://alerts to hear of "
             "new or changed alerts. Read aiops://alerts/{id} for one alert in full."
         ),

@@ -56,8 +56,8 @@ def _impact(ex: Extraction, app: AppRef | None, time_range: str) -> Route:
 
 
 def _alerts(ex: Extraction, app: AppRef | None, time_range: str) -> Route:
-    """The alerts resource with the filters it takes (app, severity, status); time and host are
-    the client's to apply."""
+    """The alerts resource with the filters it takes (app, severity, status, instance, time range);
+    a host or env is the client's to apply."""
     query: dict[str, str] = {}
     if app is not None:
         query["app"] = app.name
@@ -67,10 +67,12 @@ def _alerts(ex: Extraction, app: AppRef | None, time_range: str) -> Route:
         query["status"] = "resolved"
     elif asks_firing(ex.rest) and not ex.time.time_range:
         query["status"] = "firing"
-    uri = f"{ALERTS_URI}?{urlencode(query, quote_via=quote)}" if query else ALERTS_URI
-    unapplied = _scope(ex)
+    if ex.entities.instance:
+        query["instance"] = ex.entities.instance
     if ex.time.time_range is not None:
-        unapplied["time_range"] = time_range
+        query["time_range"] = time_range
+    uri = f"{ALERTS_URI}?{urlencode(query, quote_via=quote)}" if query else ALERTS_URI
+    unapplied = {k: v for k, v in _scope(ex).items() if k != "instance"}
     applied = " with " + ", ".join(f"{k} {v}" for k, v in query.items()) if query else ""
     explanation = f"Answered by a resource: read {uri} (recent alerts{applied}, newest first)."
     return Route("read_resource", {"uri": uri}, unapplied, explanation + _unapplied_text(unapplied, True))

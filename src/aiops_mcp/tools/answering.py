@@ -14,6 +14,7 @@ from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.promql import selector
 from aiops_mcp.query.step import auto_step, format_duration
 from aiops_mcp.runtime import Runtime
+from aiops_mcp.translate.templates import Names
 
 if TYPE_CHECKING:
     from aiops_mcp.store.models import ApplicationProfile
@@ -39,18 +40,6 @@ def profile_labels(profile: "ApplicationProfile", kind: Literal["metrics", "logs
     return {str(k): str(v) for k, v in mapped.items()}
 
 
-REQUESTS = "http_requests_total"
-BUCKETS = "http_request_duration_seconds_bucket"
-
-
-def _default_metric(default_metrics: list[str], suffix: str, fallback: str) -> str:
-    """The profile's default metric ending in `suffix` (a plain name), else `fallback`."""
-    for name in default_metrics:
-        if name.endswith(suffix) and name.replace("_", "a").replace(":", "a").isalnum():
-            return name
-    return fallback
-
-
 @dataclass(frozen=True, slots=True)
 class AppSelectors:
     """PromQL selectors of an app's standard series, from its labels and the profile's default
@@ -63,12 +52,13 @@ class AppSelectors:
 
     @classmethod
     def of(cls, labels: dict[str, str], default_metrics: list[str]) -> "AppSelectors":
-        requests = selector(_default_metric(default_metrics, "requests_total", REQUESTS), labels)
+        names = Names.of(default_metrics)
+        requests = selector(names.requests, labels)
         return cls(
             up=selector("up", labels),
             requests=requests,
             errors=f'{requests[:-1]},status=~"5.."}}',
-            buckets=selector(_default_metric(default_metrics, "_bucket", BUCKETS), labels),
+            buckets=selector(names.buckets, labels),
         )
 
 

@@ -11,12 +11,12 @@ around the datasource calls, then apply `stale_marks`.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
+from aiops_mcp.analysis.context import utc_text
 from aiops_mcp.analysis.series import SeriesStats, format_number, round_sig, sparkline
 from aiops_mcp.datasources.stale import StaleAnswers
 
@@ -34,11 +34,7 @@ class Status(StrEnum):
 
 def iso(ts: float | None) -> str | None:
     """Unix seconds as UTC ISO-8601 (to the second; sub-second kept only when present)."""
-    if ts is None:
-        return None
-    moment = datetime.fromtimestamp(ts, UTC)
-    spec = "seconds" if moment.microsecond == 0 else "milliseconds"
-    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
+    return None if ts is None else utc_text(ts)
 
 
 STALE_SINCE = "Set when a datasource was down: cached answer fetched at this time."

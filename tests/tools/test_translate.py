@@ -264,8 +264,8 @@ async def test_routed_questions_never_reach_the_model(
         "app_health",
         {"app": "abc-app", "time_range": "yesterday"},
     )
-    assert alerts["tool_arguments"] == {"uri": "aiops://alerts?severity=critical"}
-    assert alerts["unapplied_filters"] == {"time_range": "today"}
+    assert alerts["tool_arguments"] == {"uri": "aiops://alerts?severity=critical&time_range=today"}
+    assert alerts["unapplied_filters"] == {}
     assert "no application 'billing'" in unknown
     assert len(litellm_replies) == 1 and not health["notes"]  # the model was never asked
 

@@ -162,3 +162,21 @@ def test_translation_error_is_a_query_input_error_with_a_message() -> None:
     assert isinstance(error, QueryInputError)
     assert (error.message, error.suggestions, str(error)) == ("nope", ["a"], "nope")
     assert CATALOG.metric_names is None
+
+
+@pytest.mark.parametrize(
+    ("question", "unused"),
+    [
+        ("checkout logs with a 5xx status, last 24h", "5xx status"),
+        ("payment gateway slow logs yesterday", "gateway slow"),
+    ],
+)
+def test_log_words_no_template_reads_are_named_and_lower_the_confidence(question: str, unused: str) -> None:
+    translation = ask(question)
+    assert f"Not applied: {unused!r}" in translation.explanation
+    assert translation.confidence <= 0.4
+
+
+def test_a_log_question_the_templates_read_whole_keeps_its_confidence() -> None:
+    translation = ask("show me error logs for abc-app in the last hour")
+    assert "Not applied" not in translation.explanation and translation.confidence >= 0.9

@@ -11,6 +11,7 @@ picked among alternatives (latency without a percentile, app or host memory), 0.
 matched from a typo and 0.1 for one inferred (the only app, or an instance's); 0.2 for general.
 """
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -123,6 +124,12 @@ def translate(
     one_app = app is not None and app_match != "every"
     counted = route(intent, ex, app, time_range) if intent == "event_count" and one_app else None
     explanation = plan.choice.explanation
+    if intent == "logs" and (unused := unused_log_words(ex.rest)):
+        # Never a silently different answer: say what the log query does not filter on.
+        confidence = min(confidence, 0.4)
+        explanation += (
+            f" Not applied: {' '.join(unused)!r}; put the text to find in quotes to filter lines on it."
+        )
     if counted:
         explanation += f" Also {counted.explanation[0].lower()}{counted.explanation[1:]}"
     return Translation(
@@ -271,6 +278,18 @@ def _answer(
         alternatives=(),
         entities=entities or ex.entities,
     )
+
+
+_LOG_WORDS = frozenset(
+    ["a", "all", "an", "and", "any", "are", "at", "by", "containing", "contains", "entries", "entry", "error", "errors", "fatal", "find", "for", "from", "get", "give", "in", "info", "is", "last", "latest", "level", "line", "lines", "list", "log", "logged", "logs", "me", "message", "messages", "of", "on", "recent", "show", "some", "the", "there", "were", "what", "which", "with", "warn", "warning", "warnings", "debug", "critical"]
+)
+_WORD_RE = re.compile(r"[a-z0-9_%.:/-]+")
+
+
+def unused_log_words(rest: str) -> list[str]:
+    """The words of a log question the log templates read nothing from ("5xx status", "gateway
+    slow"): entities, times and quoted text are already blanked out of `rest`."""
+    return [w for w in _WORD_RE.findall(rest) if w.strip(".,:-/") and w.strip(".,:-/") not in _LOG_WORDS]
 
 
 def _confidence(base: float, explicit: bool, ambiguous: bool, app_match: str) -> float:

@@ -281,8 +281,17 @@ def _answer(
 
 
 _LOG_WORDS = frozenset(
-    ["a", "all", "an", "and", "any", "are", "at", "by", "containing", "contains", "entries", "entry", "error", "errors", "fatal", "find", "for", "from", "get", "give", "in", "info", "is", "last", "latest", "level", "line", "lines", "list", "log", "logged", "logs", "me", "message", "messages", "of", "on", "recent", "show", "some", "the", "there", "were", "what", "which", "with", "warn", "warning", "warnings", "debug", "critical"]
+    re.findall(
+        r"\S+",
+        """
+        a all an and any are at by containing contains entries entry error errors fatal find for
+        from get give in info is last latest level line lines list log logged logs me message
+        messages of on recent show some the there were what which with warn warning warnings debug
+        critical
+        """,
+    )
 )
+"""Words the log templates read (or that carry nothing), beside the entities already blanked."""
 _WORD_RE = re.compile(r"[a-z0-9_%.:/-]+")
 
 

@@ -45,3 +45,11 @@ def test_a_rate_of_zero_turns_the_limit_off() -> None:
     for _ in range(1000):
         limiter.take("a", "a")
     assert not limiter.enabled
+
+
+def test_the_wait_is_rounded_up_so_it_is_never_zero() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate=1000, burst=1, clock=clock)
+    limiter.take("a", "a")
+    with pytest.raises(RateLimited, match=r"retry in 0\.1s"):
+        limiter.take("a", "a")

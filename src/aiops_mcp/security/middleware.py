@@ -67,7 +67,8 @@ class AccessMiddleware:
         started = time.perf_counter()
         status, result, ledger = "error", None, Ledger()
         try:
-            self.access.per_token.take(f"token:{principal.name}", f"token {principal.name!r}")
+            if principal is not LOCAL:  # the local user has no token; its sessions are limited one by one
+                self.access.per_token.take(f"token:{principal.name}", f"token {principal.name!r}")
             if (session := _session_key(ctx)) is not None:
                 self.access.per_session.take(session, "this session")
             with acting_as(principal) as ledger, collect_stale() as stale:

@@ -1,6 +1,7 @@
 """Token buckets: each caller (token) and each MCP session may make `rate` requests a second,
 in bursts of up to `burst`. A refused request says when to try again."""
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ class RateLimited(Exception):
     """Too many requests; `retry_after` is the wait in seconds before one more is allowed."""
 
     def __init__(self, who: str, retry_after: float) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"rate limit reached for {who}: retry in {retry_after:.1f}s")
+        self.retry_after = math.ceil(retry_after * 10) / 10  # never "retry in 0.0s"
+        super().__init__(f"rate limit reached for {who}: retry in {self.retry_after:.1f}s")
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ Results may be served from the shared cache: callers must treat them as read-onl
 import base64
 import contextlib
 import email.utils
+import gc
 import json
 import logging
 import random
@@ -243,7 +244,7 @@ class BackendClient:
     def decode_json(self, reply: Reply) -> Any:
         """The JSON body of a reply, or `InvalidResponse` naming what came instead."""
         try:
-            return json.loads(reply.body)
+            return _loads(reply.body)
         except ValueError as exc:
             kind = reply.content_type or "no content type"
             snippet = reply.text[:200].strip() or "an empty body"
@@ -513,6 +514,23 @@ class BackendClient:
             self._observe(self.config.type, outcome, time.monotonic() - started)
         except Exception:  # a metrics hook must never break a query
             logger.exception("observe hook failed")
+
+
+LARGE_BODY = 1024 * 1024
+"""Above this, JSON is parsed with the garbage collector paused."""
+
+
+def _loads(body: bytes) -> Any:
+    """`json.loads`, pausing the cyclic garbage collector for large bodies: a big answer creates
+    millions of lists and floats, and collections triggered midway cost 5-7x the parse itself
+    (a 15 MB Prometheus answer: about 2 s instead of 0.3 s). JSON values hold no cycles."""
+    if len(body) < LARGE_BODY or not gc.isenabled():
+        return json.loads(body)
+    gc.disable()
+    try:
+        return json.loads(body)
+    finally:
+        gc.enable()
 
 
 def normalise_query(text: str) -> str:

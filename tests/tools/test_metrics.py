@@ -242,3 +242,10 @@ async def test_series_beyond_max_query_results_are_counted_not_ranked(prometheus
     assert result["series_total"] == total > 5
     assert len(result["series"]) == 5 and result["series_omitted"] == total - 5
     assert "MAX_QUERY_RESULTS" in result["warnings"][0]
+
+
+async def test_find_metrics_on_a_datasource_that_is_down_is_a_clear_error() -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with connected(Settings(prometheus_url=dead, prometheus_timeout_seconds=2)) as (client, _):
+        message = await call_error(client, "prometheus_find_metrics", search="http")
+    assert "datasource unavailable" in message and f"cannot connect to {dead}" in message

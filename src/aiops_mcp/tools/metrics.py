@@ -1,13 +1,16 @@
 """Prometheus tools: PromQL instant and range queries, metric and label discovery."""
 
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
 from aiops_mcp.datasources.errors import DatasourceError
 from aiops_mcp.datasources.models import QueryData
+from aiops_mcp.datasources.prometheus import MetricMetadata
 from aiops_mcp.datasources.stale import collect_stale
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.promql import validate_promql
@@ -37,6 +40,8 @@ from aiops_mcp.tools.shaping import (
     render_metric,
     render_names,
 )
+
+T = TypeVar("T")
 
 
 def with_handle(rt: Runtime, result: MetricResult, spec: ResultSpec) -> MetricResult:
@@ -166,20 +171,38 @@ async def prometheus_find_metrics(
     rt = runtime(ctx)
     client = await rt.prometheus(datasource)
     needle = (search or "").lower()
-    warnings = []
-    with collect_stale() as stale:
-        matched = [n for n in (await client.metric_names()).items if needle in n.lower()]
+    warnings: list[str] = []
+    metadata: list[MetricMetadata] = []
+
+    async def describe() -> None:  # asked beside the names: one round trip, not two
         try:
-            metadata = (await client.metadata()).items if matched else []
+            metadata.extend((await client.metadata()).items)
         except DatasourceError as exc:  # the names are the answer; their descriptions are a bonus
-            metadata = []
             warnings.append(f"types and help texts unavailable: {exc}")
+
+    with collect_stale() as stale:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(describe)
+            names = await _outcome(client.metric_names())
+            if isinstance(names, Exception):
+                tasks.cancel_scope.cancel()
+    if isinstance(names, Exception):
+        raise names
+    matched = [n for n in names.items if needle in n.lower()]
     described = {m.metric: f"{m.type}: {m.help}" for m in metadata}
     what = "metrics" + (f" matching {search!r}" if search else "")
     result = names_result(client.name, what, matched, limit, described)
     result.warnings = warnings
     mark_stale(result, stale)
     return tool_result(result, render_names(result, rt.settings.max_result_bytes))
+
+
+async def _outcome(call: Awaitable[T]) -> T | Exception:
+    """The call's value, or the exception it raised (raised outside a task group, it stays itself)."""
+    try:
+        return await call
+    except Exception as exc:
+        return exc
 
 
 @guarded

@@ -249,3 +249,31 @@ async def test_find_metrics_on_a_datasource_that_is_down_is_a_clear_error() -> N
     async with connected(Settings(prometheus_url=dead, prometheus_timeout_seconds=2)) as (client, _):
         message = await call_error(client, "prometheus_find_metrics", search="http")
     assert "datasource unavailable" in message and f"cannot connect to {dead}" in message
+
+
+async def test_a_range_past_the_response_cap_gives_the_largest_series_exactly_and_counts_all(
+    prometheus,
+) -> None:
+    world = prometheus.world
+    start, end = world.end - timedelta(hours=24), world.end
+    query = "http_requests_total"
+    async with connected(Settings(prometheus_url=prometheus.url, max_series=3)) as (client, runtime):
+        shared = runtime.datasources.prometheus()
+        full = await shared.query_range(query, start.timestamp(), end.timestamp(), 60)
+        shared.config = shared.config.model_copy(update={"max_response_bytes": 300_000})
+        result = await call(
+            client, "prometheus_query_range", query=query, start=iso(start), end=iso(end), step="60s"
+        )
+    by_max = sorted(full.series, key=lambda s: max(s.values), reverse=True)[:3]
+    assert len(full.series) == len(world.select(query)) > 3
+    assert result["status"] == "truncated"
+    assert result["series_total"] == len(full.series) and result["series_omitted"] == len(full.series) - 3
+    shown = {json.dumps(s["labels"], sort_keys=True): s["stats"] for s in result["series"]}
+    for series in by_max:
+        stats = shown[json.dumps(series.labels, sort_keys=True)]
+        assert (stats["max"], stats["min"], stats["last"]) == tuple(
+            round_sig(v) for v in (max(series.values), min(series.values), series.values[-1])
+        )
+        assert stats["samples"] == len(series.values)
+    assert "the 3 largest by their maximum are shown with exact statistics" in " ".join(result["warnings"])
+    assert result["provenance"]["query"].startswith("(http_requests_total{}) and topk(3, max_over_time((")

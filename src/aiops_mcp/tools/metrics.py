@@ -8,12 +8,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from aiops_mcp.datasources.errors import DatasourceError
+from aiops_mcp.datasources.errors import DatasourceError, ResponseTooLarge
 from aiops_mcp.datasources.models import QueryData
-from aiops_mcp.datasources.prometheus import MetricMetadata
+from aiops_mcp.datasources.prometheus import MetricMetadata, PrometheusClient, format_seconds
 from aiops_mcp.datasources.stale import collect_stale
 from aiops_mcp.query.errors import QueryInputError
 from aiops_mcp.query.promql import validate_promql
+from aiops_mcp.query.step import format_duration
 from aiops_mcp.query.timerange import parse_instant
 from aiops_mcp.runtime import ResultSpec, Runtime, runtime
 from aiops_mcp.tools.arguments import (
@@ -88,7 +89,10 @@ async def range_query(
     lo, hi, step_s = range_window(rt, parse_window(rt, time_range, start, end), step)
     client = await rt.prometheus(datasource)
     with collect_stale() as stale:
-        data = await client.query_range(info.normalised, lo, hi, step_s)
+        try:
+            data = await client.query_range(info.normalised, lo, hi, step_s)
+        except ResponseTooLarge as too_large:
+            return await largest_only(rt, client, info.normalised, (lo, hi, step_s), points, too_large)
     provenance = Provenance(
         datasource=client.name,
         datasource_type="prometheus",
@@ -100,6 +104,44 @@ async def range_query(
     spec = ResultSpec("prometheus_range", client.name, info.normalised, lo, hi, step_s)
     result = with_handle(rt, shaped(rt, data, provenance, points), spec)
     mark_stale(result, stale)
+    return result
+
+
+async def largest_only(
+    rt: Runtime,
+    client: PrometheusClient,
+    query: str,
+    window: tuple[float, float, float],
+    points: int | None,
+    too_large: ResponseTooLarge,
+) -> MetricResult:
+    """When every series would pass the response cap: the `MAX_SERIES` largest by their maximum
+    over the window (asked of Prometheus with topk over a subquery), with exact statistics, and
+    the exact number of series (a count over the same subquery)."""
+    lo, hi, step = window
+    k = rt.settings.max_series
+    over = f"[{format_duration(hi - lo)}:{format_duration(step)}] @ {format_seconds(hi)}"
+    largest = f"({query}) and topk({k}, max_over_time(({query}){over}))"
+    counted = f"count(max_over_time(({query}){over}))"
+    data = await client.query_range(largest, lo, hi, step)
+    total = await client.query(counted, hi)
+    provenance = Provenance(
+        datasource=client.name,
+        datasource_type="prometheus",
+        query=largest,
+        start=iso(lo),
+        end=iso(hi),
+        step_seconds=step,
+    )
+    result = shaped(rt, data, provenance, points)
+    count = int(total.series[0].values[-1]) if total.series else len(data.series)
+    result.series_omitted += max(0, count - result.series_total)
+    result.series_total = max(count, result.series_total)
+    result.status = Status.TRUNCATED if result.series_omitted else result.status
+    result.warnings.append(
+        f"every series would pass the response cap ({too_large.message.split(';')[0]}): the {k} largest "
+        f"by their maximum are shown with exact statistics, of {count:,} series ({counted})"
+    )
     return result
 
 

@@ -214,15 +214,11 @@ def _size(n: float) -> str:
 
 
 class _Scrub:
-    """Redacts the text a model would see in a parsed answer: log lines, label values, patterns.
-
-    Label values repeat across series (env, job, instance...), so each distinct one is redacted once.
-    """
+    """Redacts the text a model would see in a parsed answer: log lines, label values, patterns."""
 
     def __init__(self, redactor: "Redactor") -> None:
         self.redactor = redactor
         self.count = 0
-        self._values: dict[str, tuple[str, int]] = {}
 
     def text(self, text: str) -> str:
         out, n = self.redactor.redact(text)
@@ -233,13 +229,11 @@ class _Scrub:
         """The labels redacted, or None when nothing changed (the caller keeps the original)."""
         out: dict[str, str] | None = None
         for name, value in labels.items():
-            found = self._values.get(value)
-            if found is None:
-                found = self._values[value] = self.redactor.redact(value)
-            if found[1]:
+            redacted, count = self.redactor.redact_value(value)
+            if count:
                 out = out if out is not None else dict(labels)
-                out[name] = found[0]
-                self.count += found[1]
+                out[name] = redacted
+                self.count += count
         return out
 
     def value(self, value: Any) -> Any:

@@ -27,10 +27,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from cachetools import LRUCache
+
 MARKER = "[REDACTED:{kind}]"
 _KEY_THEN_VALUE = re.compile(r"""["']?[ \t]{0,8}[:=]""")
 _MARKER_RE = re.compile(r"\[REDACTED:[a-z0-9_]{1,40}\]")
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+VALUE_CACHE_CHARS = 256
+VALUE_CACHE_SIZE = 65_536
+"""Label values up to this long are remembered, this many of them (least recently used go)."""
 MAX_CHARS = 262_144
 """Text longer than this is cut here (the rest becomes one marker), to bound the work per value."""
 
@@ -263,6 +268,7 @@ class Redactor:
     def __init__(self, patterns: Sequence[RedactionPattern], max_chars: int = MAX_CHARS) -> None:
         self.patterns = tuple(patterns)
         self.max_chars = max_chars
+        self._values: LRUCache[str, tuple[str, int]] = LRUCache(maxsize=VALUE_CACHE_SIZE)
 
     @classmethod
     def from_config(
@@ -309,9 +315,19 @@ class Redactor:
         """Label values redacted (names are kept), and how many secrets were replaced."""
         out, total = {}, 0
         for name, value in labels.items():
-            out[name], count = self.redact(value)
+            out[name], count = self.redact_value(value)
             total += count
         return out, total
+
+    def redact_value(self, value: str) -> tuple[str, int]:
+        """`redact` for a label value: the same values come back in every answer (env, job,
+        instance...), so short ones are remembered."""
+        if len(value) > VALUE_CACHE_CHARS:
+            return self.redact(value)
+        found = self._values.get(value)
+        if found is None:
+            found = self._values[value] = self.redact(value)
+        return found
 
     def _finds(self, text: str) -> list[tuple[int, int, str]]:
         """Every find as (start, end, kind), less the markers already in the text."""

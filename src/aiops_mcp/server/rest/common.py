@@ -4,11 +4,12 @@ Every route needs a bearer token with the `admin` scope (`aiops-mcp token create
 admin`) or `AIOPS_MCP_ADMIN_TOKEN`; the call runs as that token (a token with `label:` scopes
 sees only its labels) and is written to the audit log.
 Errors answer `{"error": "...", "fields": {...}}` with the status a client can act on:
-400 bad JSON or a bad query (with the parser's message), 401 missing or unknown token, 403 a
-token without the admin scope, 404 what was not found, 409 duplicate name, 422 field
-errors, 502 the datasource answered badly or refused our credentials, 503 a datasource or the
-store cannot be reached. No message carries a secret: datasource and store errors are written
-without credentials, and validation errors never echo the input.
+400 bad JSON (or nested deeper than `MAX_BODY_DEPTH`) or a bad query (with the parser's message),
+401 missing or unknown token, 403 a token without the admin scope, 404 what was not found,
+409 duplicate name, 413 a body larger than `MAX_BODY_BYTES`, 422 field errors, 502 the datasource
+answered badly or refused our credentials, 503 a datasource or the store cannot be reached.
+No message carries a secret: datasource and store errors are written without credentials, and
+validation errors never echo the input.
 """
 
 import json
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from aiops_mcp.datasources.errors import (
@@ -39,6 +40,12 @@ from aiops_mcp.store import InvalidInput, StoreError
 logger = logging.getLogger(__name__)
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
 M = TypeVar("M", bound=BaseModel)
+MAX_BODY_BYTES = 1024 * 1024
+"""Largest request body read; a larger one is refused (413) without being read to its end."""
+MAX_BODY_DEPTH = 32
+"""Deepest nesting of arrays and objects in a body. Deeper ones are refused before anything is
+stored: they may not even parse, and what is stored must be answered again (pydantic stops
+writing JSON beyond 255 levels)."""
 UNAUTHENTICATED = (
     "send 'Authorization: Bearer <token>' with a token of the admin scope "
     "(aiops-mcp token create NAME --scope admin) or AIOPS_MCP_ADMIN_TOKEN"
@@ -102,17 +109,52 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 
 async def read_body(request: Request, model: type[M], defaults: dict[str, Any] | None = None) -> M:
-    """The request's JSON body as ``model`` (``defaults`` fill missing keys); 400 or 422 otherwise."""
+    """The request's JSON body as ``model`` (``defaults`` fill missing keys); 400, 413 or 422 otherwise."""
+    raw = await _read_limited(request)
+    too_deep = ApiError(400, f"the request body nests arrays and objects deeper than {MAX_BODY_DEPTH} levels")
     try:
-        data = json.loads(await request.body() or b"null")
+        data = json.loads(raw or b"null")
+    except RecursionError:
+        raise too_deep from None
     except ValueError:
         raise ApiError(400, "the request body is not valid JSON") from None
+    if json_depth(data) > MAX_BODY_DEPTH:
+        raise too_deep
     if not isinstance(data, dict):
         raise ApiError(422, "the request body must be a JSON object", {"body": "expected an object"})
     try:
         return model.model_validate({**(defaults or {}), **data})
     except ValidationError as error:
         raise ApiError(422, f"invalid {model.__name__}", field_errors(error)) from None
+
+
+async def _read_limited(request: Request) -> bytes:
+    """The body, read up to `MAX_BODY_BYTES` (checked while reading, not only by header)."""
+    too_large = ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise too_large
+    except ClientDisconnect:
+        raise ApiError(400, "the client disconnected before sending the whole body") from None
+    return bytes(body)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (0 for a scalar), without recursing."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth + 1)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 async def admin_principal(request: Request, runtime: Runtime) -> Principal:

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from aiops_mcp import __version__
-from aiops_mcp.server.rest.common import Endpoint, ErrorOut
+from aiops_mcp.server.rest.common import MAX_BODY_BYTES, Endpoint, ErrorOut
 
 REF = "#/components/schemas/{model}"
 ERRORS = {
@@ -15,6 +15,7 @@ ERRORS = {
     "403": "API disabled: set AIOPS_MCP_ADMIN_TOKEN",
     "404": "Not found",
     "409": "Name already taken",
+    "413": f"Body larger than {MAX_BODY_BYTES} bytes",
     "422": "Field errors",
     "502": "The datasource answered badly or refused our credentials",
     "503": "A datasource or the store cannot be reached",

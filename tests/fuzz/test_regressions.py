@@ -1,0 +1,37 @@
+"""Bad input the fuzz campaign found, each pinned as an example over real HTTP (the served app on
+a seeded store, the real Prometheus and the Loki double, which answers in the shapes recorded
+from a real Loki 3.4.2)."""
+
+import pytest
+
+from aiops_mcp.server.rest.common import MAX_BODY_BYTES, MAX_BODY_DEPTH
+from tests.fuzz.checks import Api
+
+pytestmark = pytest.mark.anyio
+APPS = "/api/applications"
+
+
+def nested(depth: int) -> bytes:
+    return b'{"name": "deep", "architecture_info": ' + b'{"a":' * depth + b"1" + b"}" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [MAX_BODY_DEPTH, 900, 100_000])
+async def test_a_body_nested_too_deeply_is_refused_and_stores_nothing(api: Api, depth: int) -> None:
+    before = (await api.http.get(APPS)).json()
+    answer = await api.http.post(APPS, content=nested(depth))
+    after = await api.http.get(APPS)
+    assert answer.status_code == 400 and f"deeper than {MAX_BODY_DEPTH} levels" in answer.json()["error"]
+    assert after.status_code == 200 and after.json() == before
+
+
+async def test_a_body_nested_within_the_limit_is_stored_and_answered(api: Api) -> None:
+    answer = await api.http.post(APPS, content=nested(MAX_BODY_DEPTH - 2))
+    assert answer.status_code == 201, answer.text
+    assert (await api.http.get(APPS)).status_code == 200
+
+
+async def test_a_body_over_the_size_limit_is_refused_unread(api: Api) -> None:
+    body = b'{"name": "huge", "description": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    answer = await api.http.post(APPS, content=body)
+    assert answer.status_code == 413 and str(MAX_BODY_BYTES) in answer.json()["error"]
+    assert "huge" not in [app["name"] for app in (await api.http.get(APPS)).json()]

@@ -35,3 +35,16 @@ async def test_a_body_over_the_size_limit_is_refused_unread(api: Api) -> None:
     answer = await api.http.post(APPS, content=body)
     assert answer.status_code == 413 and str(MAX_BODY_BYTES) in answer.json()["error"]
     assert "huge" not in [app["name"] for app in (await api.http.get(APPS)).json()]
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "9" * 5000, "99999999999999999999"])
+@pytest.mark.parametrize(
+    "route", [APPS, "/api/grafana/datasources", "/api/grafana/logs", "/api/grafana/metrics"]
+)
+async def test_a_reference_of_digits_that_are_no_id_is_not_found(api: Api, route: str, ref: str) -> None:
+    await api.http.post(
+        "/api/grafana/datasources", json={"name": "local", "type": "prometheus", "url": "http://127.0.0.1:9"}
+    )
+    answer = await api.http.get(f"{route}/{ref}")
+    assert answer.status_code == 404, answer.text
+    assert ref[:20] in answer.json()["error"]

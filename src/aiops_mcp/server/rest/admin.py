@@ -1,8 +1,8 @@
 """Stored datasources and application profiles: create, list, read, replace, delete.
 
-A `{ref}` in a path is an id (digits) or a name (profiles: an alias too). Datasource answers
-are `DatasourcePublic`: no credential and no header value, ever. A PUT on a datasource keeps
-every field it does not give (so secrets need not be sent again); a PUT on an application
+A `{ref}` in a path is an id (ASCII digits) or a name (profiles: an alias too). Datasource
+answers are `DatasourcePublic`: no credential and no header value, ever. A PUT on a datasource
+keeps every field it does not give (so secrets need not be sent again); a PUT on an application
 replaces the profile. Renaming is not supported: create the new name and delete the old.
 """
 
@@ -76,18 +76,25 @@ class ProfileOut(BaseModel):
         return cls.model_validate(row, from_attributes=True)
 
 
+def stored_id(ref: str) -> int | None:
+    """The id a `{ref}` gives: ASCII digits that fit a database integer (else it is a name)."""
+    return int(ref) if ref.isascii() and ref.isdigit() and len(ref) <= 18 else None
+
+
 async def find_datasource(store: Store, ref: str) -> DatasourcePublic:
     """The stored datasource with this id or name; 404 naming it otherwise."""
+    ident = stored_id(ref)
     for item in await store.datasources.list_public():
-        if item.name == ref or (ref.isdigit() and item.id == int(ref)):
+        if item.name == ref or item.id == ident:
             return item
     raise ApiError(404, f"no stored datasource {ref!r}")
 
 
 async def find_profile(store: Store, ref: str) -> ApplicationProfile:
     """The profile with this id, name or alias; 404 naming it otherwise."""
-    if ref.isdigit():
-        row = next((p for p in await store.profiles.list_all() if p.id == int(ref)), None)
+    ident = stored_id(ref)
+    if ident is not None:
+        row = next((p for p in await store.profiles.list_all() if p.id == ident), None)
     else:
         row = await store.profiles.find(ref)
     if row is None:

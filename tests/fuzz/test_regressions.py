@@ -48,3 +48,15 @@ async def test_a_reference_of_digits_that_are_no_id_is_not_found(api: Api, route
     answer = await api.http.get(f"{route}/{ref}")
     assert answer.status_code == 404, answer.text
     assert ref[:20] in answer.json()["error"]
+
+
+async def test_a_method_a_route_does_not_take_is_answered_405_as_json(api: Api) -> None:
+    answer = await api.http.patch(APPS, json={})
+    assert answer.status_code == 405 and answer.headers["allow"] == "GET, HEAD, POST"
+    assert "PATCH is not allowed" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/applications/a%2Fb", "/api/applications/a/b/c"])
+async def test_a_path_that_is_no_route_or_names_nothing_is_answered_404_as_json(api: Api, path: str) -> None:
+    answer = await api.http.get(path)
+    assert answer.status_code == 404 and answer.json()["error"]

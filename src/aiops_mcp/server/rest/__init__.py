@@ -11,7 +11,9 @@
     /api/openapi.json                   GET  this API's OpenAPI document
 
 Every route needs `Authorization: Bearer <AIOPS_MCP_ADMIN_TOKEN>`; with no token configured the
-API answers 403 (never open by default). Errors: see `common`.
+API answers 403 (never open by default). Errors: see `common`; a method a route does not take is
+answered 405 and a path under /api that is no route 404, as JSON too. A `{ref}` may hold any
+text, even an encoded "/" (it is then not found).
 """
 
 from collections.abc import Awaitable, Callable
@@ -33,6 +35,8 @@ async def openapi(_: Request, __: Runtime) -> Response:
     return JSONResponse(openapi_document([*ENDPOINTS, OPENAPI]))
 
 
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+"""Every route takes every method, so that a wrong one is answered 405 in JSON here."""
 OPENAPI = Endpoint("GET", "/api/openapi.json", openapi, "This API's OpenAPI document")
 
 
@@ -41,15 +45,26 @@ def rest_routes(runtime: Runtime) -> list[BaseRoute]:
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in [*ENDPOINTS, OPENAPI]:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
-    return [
-        Route(path, _dispatch(methods, runtime), methods=list(methods)) for path, methods in by_path.items()
+    routes: list[BaseRoute] = [
+        Route(path.replace("{ref}", "{ref:path}"), _dispatch(methods, runtime), methods=ANY_METHOD)
+        for path, methods in by_path.items()
     ]
+    return [*routes, Route("/api/{rest:path}", _no_route, methods=ANY_METHOD)]
 
 
 def _dispatch(methods: dict[str, Endpoint], runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
     handlers = {method: guarded(endpoint.handler, runtime) for method, endpoint in methods.items()}
+    allowed = ", ".join(sorted({*handlers, *(["HEAD"] if "GET" in handlers else [])}))
 
     async def endpoint(request: Request) -> Response:
-        return await handlers[request.method](request)
+        handler = handlers.get("GET" if request.method == "HEAD" else request.method)
+        if handler is None:
+            body = {"error": f"{request.method} is not allowed on {request.url.path}; use {allowed}"}
+            return JSONResponse(body, status_code=405, headers={"Allow": allowed})
+        return await handler(request)
 
     return endpoint
+
+
+async def _no_route(request: Request) -> Response:
+    return JSONResponse({"error": f"no route {request.url.path}: see /api/openapi.json"}, status_code=404)

@@ -60,3 +60,31 @@ async def test_a_method_a_route_does_not_take_is_answered_405_as_json(api: Api) 
 async def test_a_path_that_is_no_route_or_names_nothing_is_answered_404_as_json(api: Api, path: str) -> None:
     answer = await api.http.get(path)
     assert answer.status_code == 404 and answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "taken"),
+    [
+        ({"name": "ABC-APP"}, "'ABC-APP' already leads to the application 'abc-app'"),
+        ({"name": "abc"}, "'abc' already leads to the application 'abc-app'"),
+        (
+            {"name": "new-app", "aliases": ["Checkout"]},
+            "'Checkout' already leads to the application 'checkout'",
+        ),
+        ({"name": "new-app", "aliases": ["ABC APP"]}, "'ABC APP' already leads to the application 'abc-app'"),
+    ],
+)
+async def test_a_name_or_alias_that_already_leads_to_another_app_is_refused(
+    api: Api, body: dict[str, object], taken: str
+) -> None:
+    before = (await api.http.get(APPS)).json()
+    answer = await api.http.post(APPS, json=body)
+    assert answer.status_code == 409 and taken in answer.json()["error"]
+    assert (await api.http.get(APPS)).json() == before
+
+
+async def test_a_replaced_profile_may_not_take_another_apps_alias_but_keeps_its_own(api: Api) -> None:
+    taken = await api.http.put(f"{APPS}/checkout", json={"aliases": ["abc"]})
+    kept = await api.http.put(f"{APPS}/checkout", json={"aliases": ["payments", "Checkout Service"]})
+    assert taken.status_code == 409 and "'abc' already leads to the application 'abc-app'" in taken.text
+    assert kept.status_code == 200 and kept.json()["aliases"] == ["payments", "Checkout Service"]

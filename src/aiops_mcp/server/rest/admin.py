@@ -4,6 +4,8 @@ A `{ref}` in a path is an id (ASCII digits) or a name (profiles: an alias too). 
 answers are `DatasourcePublic`: no credential and no header value, ever. A PUT on a datasource
 keeps every field it does not give (so secrets need not be sent again); a PUT on an application
 replaces the profile. Renaming is not supported: create the new name and delete the old.
+An application name or alias that already leads, case aside, to another application answers
+409 (which one a question meant would depend on the order of rows).
 """
 
 from datetime import datetime
@@ -102,6 +104,18 @@ async def find_profile(store: Store, ref: str) -> ApplicationProfile:
     return row
 
 
+async def _unclaimed(store: Store, profile: ProfileIn) -> None:
+    """409 when the profile's name or one of its aliases already leads to another application."""
+    for word in (profile.name, *profile.aliases):
+        other = await store.profiles.find(word)
+        if other is not None and other.name != profile.name:
+            raise ApiError(
+                409,
+                f"{word!r} already leads to the application {other.name!r} "
+                "(names and aliases are matched case-insensitively)",
+            )
+
+
 async def create_datasource(request: Request, rt: Runtime) -> Response:
     body = await read_body(request, DatasourceIn)
     store = await rt.store()
@@ -166,6 +180,7 @@ async def create_application(request: Request, rt: Runtime) -> Response:
     store = await rt.store()
     if await store.profiles.get(profile.name) is not None:
         raise ApiError(409, f"an application named {profile.name!r} already exists")
+    await _unclaimed(store, profile)
     return json_answer(ProfileOut.of(await store.profiles.save(profile)), 201)
 
 
@@ -183,6 +198,7 @@ async def replace_application(request: Request, rt: Runtime) -> Response:
     profile = await _profile_body(request, {"name": current.name})
     if profile.name != current.name:
         raise ApiError(422, "renaming is not supported", {"name": f"must stay {current.name!r}"})
+    await _unclaimed(store, profile)
     return json_answer(ProfileOut.of(await store.profiles.save(profile)))
 
 

@@ -5,7 +5,7 @@ from a real Loki 3.4.2)."""
 import pytest
 
 from aiops_mcp.server.rest.common import MAX_BODY_BYTES, MAX_BODY_DEPTH
-from tests.fuzz.checks import Api
+from tests.fuzz.checks import Api, env_answers
 
 pytestmark = pytest.mark.anyio
 APPS = "/api/applications"
@@ -88,3 +88,14 @@ async def test_a_replaced_profile_may_not_take_another_apps_alias_but_keeps_its_
     kept = await api.http.put(f"{APPS}/checkout", json={"aliases": ["payments", "Checkout Service"]})
     assert taken.status_code == 409 and "'abc' already leads to the application 'abc-app'" in taken.text
     assert kept.status_code == 200 and kept.json()["aliases"] == ["payments", "Checkout Service"]
+
+
+@pytest.mark.parametrize("name", ["prometheus", "loki"])
+async def test_a_stored_datasource_may_not_take_the_name_of_one_from_the_environment(
+    api: Api, name: str
+) -> None:
+    body = {"name": name, "type": "prometheus", "url": "http://127.0.0.1:9"}
+    answer = await api.http.post("/api/grafana/datasources", json=body)
+    assert answer.status_code == 409 and "configured by the environment" in answer.json()["error"]
+    assert (await api.http.get("/api/grafana/datasources")).json() == []
+    assert await env_answers(api.http) == api.baseline

@@ -4,8 +4,9 @@ A `{ref}` in a path is an id (ASCII digits) or a name (profiles: an alias too). 
 answers are `DatasourcePublic`: no credential and no header value, ever. A PUT on a datasource
 keeps every field it does not give (so secrets need not be sent again); a PUT on an application
 replaces the profile. Renaming is not supported: create the new name and delete the old.
-An application name or alias that already leads, case aside, to another application answers
-409 (which one a question meant would depend on the order of rows).
+A name already taken answers 409: a datasource named like one configured by the environment
+(which wins after a restart), and an application name or alias that already leads, case
+aside, to another application (which one a question meant would depend on the order of rows).
 """
 
 from datetime import datetime
@@ -104,6 +105,14 @@ async def find_profile(store: Store, ref: str) -> ApplicationProfile:
     return row
 
 
+def _not_from_environment(rt: Runtime, name: str) -> None:
+    """409 for the name of a datasource configured by the environment."""
+    if name in {config.name for config in rt.settings.env_datasources()}:
+        raise ApiError(
+            409, f"the datasource {name!r} is configured by the environment; store others under other names"
+        )
+
+
 async def _unclaimed(store: Store, profile: ProfileIn) -> None:
     """409 when the profile's name or one of its aliases already leads to another application."""
     for word in (profile.name, *profile.aliases):
@@ -118,6 +127,7 @@ async def _unclaimed(store: Store, profile: ProfileIn) -> None:
 
 async def create_datasource(request: Request, rt: Runtime) -> Response:
     body = await read_body(request, DatasourceIn)
+    _not_from_environment(rt, body.name)
     store = await rt.store()
     if await store.datasources.get_public(body.name) is not None:
         raise ApiError(409, f"a datasource named {body.name!r} already exists")
@@ -140,6 +150,7 @@ async def get_datasource(request: Request, rt: Runtime) -> Response:
 async def replace_datasource(request: Request, rt: Runtime) -> Response:
     store = await rt.store()
     current = await find_datasource(store, request.path_params["ref"])
+    _not_from_environment(rt, current.name)
     config = await store.datasources.get_config(current.name)
     assert config is not None
     kept = config.model_dump(include=set(DatasourceIn.model_fields)) | {

@@ -2,10 +2,15 @@
 a seeded store, the real Prometheus and the Loki double, which answers in the shapes recorded
 from a real Loki 3.4.2). An expected failure names a bug whose fix lies outside these modules."""
 
+from pathlib import Path
+
+import httpx
 import pytest
 
 from aiops_mcp.server.rest.common import MAX_BODY_BYTES, MAX_BODY_DEPTH
+from aiops_mcp.settings import Settings
 from tests.fuzz.checks import Api, env_answers
+from tests.serving import serving
 
 pytestmark = pytest.mark.anyio
 APPS = "/api/applications"
@@ -114,3 +119,14 @@ async def test_a_deleted_or_disabled_datasource_is_no_longer_queried(api: Api, c
         ).status_code == 200
     answer = await api.http.post("/api/grafana/query/prometheus", json={"query": "up", "datasource": "local"})
     assert answer.status_code == 404, answer.text
+
+
+async def test_a_webhook_body_nested_beyond_the_parser_is_a_clear_400(tmp_path: Path) -> None:
+    settings = Settings(aiops_mcp_data_dir=tmp_path, alertmanager_webhook_token="hook-token")
+    async with serving(settings) as url, httpx.AsyncClient(base_url=url) as http:
+        answer = await http.post(
+            "/alertmanager/webhook",
+            content=b"[" * 100_000 + b"]" * 100_000,
+            headers={"Authorization": "Bearer hook-token"},
+        )
+    assert answer.status_code == 400 and "nest too deeply" in answer.json()["error"]

@@ -121,6 +121,8 @@ def webhook_endpoint(rt: Runtime, notifier: ResourceNotifier) -> Any:
             document = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             return _error(400, f"body is not JSON: {exc}")
+        except RecursionError:
+            return _error(400, "body is not an Alertmanager payload: its arrays and objects nest too deeply")
         try:
             payload = _payload_model().model_validate(document)
         except ValidationError as exc:

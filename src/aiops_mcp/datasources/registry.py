@@ -23,6 +23,7 @@ class DatasourceRegistry:
     def __init__(self, configs: Iterable[DatasourceConfig] = (), observe: Observer | None = None) -> None:
         self._configs: dict[str, DatasourceConfig] = {}
         self._clients: dict[str, BackendClient] = {}
+        self._retired: list[BackendClient] = []
         self._observe = observe
         for config in configs:
             self.add(config)
@@ -30,7 +31,17 @@ class DatasourceRegistry:
     def add(self, config: DatasourceConfig) -> None:
         """Register (or replace) a datasource; a replaced one's client is rebuilt on next use."""
         self._configs[config.name] = config
-        self._clients.pop(config.name, None)
+        self._retire(config.name)
+
+    def remove(self, name: str) -> None:
+        """Forget a datasource (deleted or disabled): it is no longer found nor queried."""
+        self._configs.pop(name, None)
+        self._retire(name)
+
+    def _retire(self, name: str) -> None:
+        # Requests in flight may still hold the old client: it is closed with the registry.
+        if (client := self._clients.pop(name, None)) is not None:
+            self._retired.append(client)
 
     def configs(self, kind: DatasourceType | None = None) -> list[DatasourceConfig]:
         return [c for c in self._configs.values() if kind is None or c.type == kind]
@@ -77,6 +88,7 @@ class DatasourceRegistry:
         return client
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
+        for client in [*self._clients.values(), *self._retired]:
             await client.aclose()
         self._clients.clear()
+        self._retired.clear()

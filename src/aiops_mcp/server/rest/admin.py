@@ -21,6 +21,7 @@ from aiops_mcp.runtime import Runtime
 from aiops_mcp.server.rest.common import ApiError, Endpoint, json_answer, read_body
 from aiops_mcp.store import DatasourcePublic, ProfileIn, Store, validate_profile
 from aiops_mcp.store.models import ApplicationProfile
+from aiops_mcp.store.types import stored_id
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
@@ -77,11 +78,6 @@ class ProfileOut(BaseModel):
     @classmethod
     def of(cls, row: ApplicationProfile) -> "ProfileOut":
         return cls.model_validate(row, from_attributes=True)
-
-
-def stored_id(ref: str) -> int | None:
-    """The id a `{ref}` gives: ASCII digits that fit a database integer (else it is a name)."""
-    return int(ref) if ref.isascii() and ref.isdigit() and len(ref) <= 18 else None
 
 
 async def find_datasource(store: Store, ref: str) -> DatasourcePublic:
@@ -165,6 +161,8 @@ async def replace_datasource(request: Request, rt: Runtime) -> Response:
     )
     if body.is_enabled:
         rt.datasources.add(body.config())
+    else:
+        rt.datasources.remove(body.name)
     return json_answer(saved)
 
 
@@ -172,6 +170,7 @@ async def delete_datasource(request: Request, rt: Runtime) -> Response:
     store = await rt.store()
     current = await find_datasource(store, request.path_params["ref"])
     await store.datasources.delete(current.name)
+    rt.datasources.remove(current.name)
     return json_answer(None)
 
 

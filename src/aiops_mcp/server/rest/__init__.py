@@ -18,6 +18,7 @@ text, even an encoded "/" (it is then not found).
 
 from collections.abc import Awaitable, Callable
 
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -40,16 +41,26 @@ ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 OPENAPI = Endpoint("GET", "/api/openapi.json", openapi, "This API's OpenAPI document")
 
 
+class AnyTextConvertor(PathConvertor):
+    """Starlette's ``path`` convertor, but a newline (``%0A``) matches too: with ``.*`` such a
+    path matched no REST route and fell through to the MCP app's plain-text 404."""
+
+    regex = "[\\s\\S]*"
+
+
+register_url_convertor("text", AnyTextConvertor())
+
+
 def rest_routes(runtime: Runtime) -> list[BaseRoute]:
     """Starlette routes of the REST API over ``runtime`` (share the MCP server's runtime)."""
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in [*ENDPOINTS, OPENAPI]:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
     routes: list[BaseRoute] = [
-        Route(path.replace("{ref}", "{ref:path}"), _dispatch(methods, runtime), methods=ANY_METHOD)
+        Route(path.replace("{ref}", "{ref:text}"), _dispatch(methods, runtime), methods=ANY_METHOD)
         for path, methods in by_path.items()
     ]
-    return [*routes, Route("/api/{rest:path}", _no_route, methods=ANY_METHOD)]
+    return [*routes, Route("/api/{rest:text}", _no_route, methods=ANY_METHOD)]
 
 
 def _dispatch(methods: dict[str, Endpoint], runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:

@@ -60,7 +60,7 @@ def log_cursor(timestamps_ns: Sequence[int]) -> str:
 def parse_log_cursor(cursor: str) -> tuple[int, int] | None:
     """`(ns, k)` from a cursor made by `log_cursor`, or None when it is not one."""
     ns, _, seen = cursor.partition("-")
-    return (int(ns), int(seen)) if ns.isdigit() and seen.isdigit() else None
+    return (int(ns), int(seen)) if f"{ns}{seen}".isascii() and ns.isdigit() and seen.isdigit() else None
 
 
 class ResultHandles:

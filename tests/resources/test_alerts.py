@@ -141,6 +141,8 @@ async def test_unknown_alerts_and_apps_are_named_with_where_to_find_valid_ones(t
         missing_app = await read_error(client, "aiops://apps/nope/alerts")
         bad_status = await read_error(client, "aiops://alerts?status=pending")
         bad_cursor = await read_error(client, "aiops://alerts?cursor=zzz")
+        beyond = [await read_error(client, f"aiops://alerts/{ref}") for ref in ("9" * 30, "%C2%B2", "0")]
+    assert all("not found" in error for error in beyond), beyond
     assert "alert '999' not found" in missing_alert and "aiops://alerts" in missing_alert
     assert "alert 'abc' not found" in not_an_id
     assert "app 'nope' not found" in missing_app and "aiops://apps" in missing_app

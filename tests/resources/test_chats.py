@@ -66,6 +66,10 @@ async def test_unknown_sessions_and_bad_cursors_are_named(tmp_path: Path) -> Non
         missing = await read_error(client, "aiops://chats/42")
         bad_cursor = await read_error(client, f"aiops://chats/{chat.id}?cursor=-1")
         no_alert = await read_error(client, "aiops://alerts/7/chats")
+        beyond = [await read_error(client, f"aiops://chats/{ref}") for ref in ("9" * 30, "%C2%B2")]
+        superscript_cursor = await read_error(client, f"aiops://chats/{chat.id}?cursor=%C2%B2")
+    assert all("not found" in error for error in beyond), beyond
+    assert "cursor" in superscript_cursor
     assert "chat session '42' not found" in missing and "aiops://alerts/{alert_id}/chats" in missing
     assert "cursor" in bad_cursor
     assert "alert '7' not found" in no_alert

@@ -134,9 +134,12 @@ def calls(steps: list[tuple[str, dict[str, Any]]]) -> str:
 
 async def find_alert(store: "Store", alert_id: str) -> "Alert":
     """The alert with this id, or the newest with this alertname; `UnknownName` listing known ones."""
+    from aiops_mcp.store.types import stored_id
+
     wanted = alert_id.strip().lstrip("#")
-    alert = await store.alerts.get(int(wanted)) if wanted.isdigit() else None
-    if alert is None and wanted and not wanted.isdigit():
+    ident = stored_id(wanted)
+    alert = await store.alerts.get(ident) if ident else None
+    if alert is None and wanted and not (wanted.isascii() and wanted.isdigit()):
         found = (await store.alerts.recent(_filter(alertname=wanted), limit=1)).items
         alert = found[0] if found else None
     if alert is not None:

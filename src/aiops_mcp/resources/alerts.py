@@ -123,7 +123,9 @@ def _window(ctx: Context, time_range: str | None) -> tuple[datetime | None, date
 
 async def require_alert(store: "Store", alert_id: str) -> "Alert":
     """The alert with this id; a not-found error that says where valid ids are."""
-    alert = await store.alerts.get(int(alert_id)) if alert_id.isdigit() else None
+    from aiops_mcp.store.types import stored_id
+
+    alert = await store.alerts.get(ident) if (ident := stored_id(alert_id)) else None
     if alert is None:
         raise ResourceNotFoundError(
             f"alert {alert_id!r} not found; alert ids are the `id` fields of aiops://alerts"

@@ -23,13 +23,14 @@ async def audit_log(ctx: Context, actor: str | None = None, cursor: str | None =
     """Audit entries as JSON, newest first."""
     if not current_principal().admin:
         raise ResourceError("the audit log needs a token with the admin scope")
-    if cursor and not cursor.isdigit():
+    from aiops_mcp.store.types import stored_id
+
+    before = stored_id(cursor) if cursor else None
+    if cursor and before is None:
         raise ResourceError(f"cursor must be the number a previous page gave, got {cursor!r}")
     await runtime(ctx).access.auditor.flush()
     async with reading(ctx) as store:
-        rows = await store.audit.recent(
-            limit=PAGE_SIZE + 1, actor=actor or None, before_id=int(cursor) if cursor else None
-        )
+        rows = await store.audit.recent(limit=PAGE_SIZE + 1, actor=actor or None, before_id=before)
     page = rows[:PAGE_SIZE]
     following = None
     if len(rows) > PAGE_SIZE:

@@ -73,9 +73,12 @@ async def recent_chats(ctx: Context, app: str | None = None, cursor: str | None 
 
 async def chat_session(session_id: str, ctx: Context, cursor: str | None = None) -> str:
     """One chat session and a page of its messages, as JSON."""
+    from aiops_mcp.store.types import stored_id
+
     offset = offset_of(cursor)
     async with reading(ctx) as store:
-        session = await store.chats.get_session(int(session_id)) if session_id.isdigit() else None
+        ident = stored_id(session_id)
+        session = await store.chats.get_session(ident) if ident else None
         if session is None:
             raise ResourceNotFoundError(
                 f"chat session {session_id!r} not found; session ids are listed by aiops://chats, "

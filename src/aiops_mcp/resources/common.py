@@ -69,7 +69,7 @@ def offset_of(cursor: str | None) -> int:
     """The offset an offset cursor names (0 when absent); `ResourceError` for anything else."""
     if not cursor:
         return 0
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()):
         raise ResourceError(f"cursor must be the non-negative integer a previous page gave, got {cursor!r}")
     return int(cursor)
 

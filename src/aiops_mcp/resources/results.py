@@ -40,7 +40,7 @@ async def read_result_page(handle: str, cursor: str, ctx: Context) -> str:
                     raise ResourceError(f"a log cursor looks like <ns>-<count>, got {cursor!r}")
                 page = await _log_page(rt, spec, handle, *position)
             else:
-                if not cursor.isdigit():
+                if not (cursor.isascii() and cursor.isdigit()):
                     raise ResourceError(f"a series cursor is a non-negative integer, got {cursor!r}")
                 page = await _series_page(rt, spec, handle, int(cursor))
     except DatasourceError as exc:

@@ -202,7 +202,7 @@ def _many(params: Params, name: str) -> list[str]:
 
 
 def _ns(value: str | Sequence[str] | None) -> Nanoseconds | None:
-    return Nanoseconds(int(value)) if isinstance(value, str) and value.isdigit() else None
+    return Nanoseconds(int(value)) if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
 def _size(n: float) -> str:

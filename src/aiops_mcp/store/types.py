@@ -12,6 +12,21 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+MAX_ID = 2**63 - 1
+"""The largest row id both SQLite and PostgreSQL (bigint) hold."""
+
+
+def is_stored_id(value: int) -> bool:
+    """Whether ``value`` can be a row id (a larger one would overflow the database driver)."""
+    return 1 <= value <= MAX_ID
+
+
+def stored_id(text: str) -> int | None:
+    """The row id ``text`` names: ASCII digits of a possible id, else None (``int()`` takes
+    other scripts' digits and raises on superscripts; 5,000 digits are no id either)."""
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))
+    return int(text) if digits and is_stored_id(int(text)) else None
+
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""

@@ -29,7 +29,7 @@ from sqlalchemy.sql import Select
 from aiops_mcp.store.errors import InvalidInput
 from aiops_mcp.store.models import Alert
 from aiops_mcp.store.schemas import AlertFilter, AlertIn, UpsertResult
-from aiops_mcp.store.types import as_utc, utcnow
+from aiops_mcp.store.types import as_utc, is_stored_id, utcnow
 
 APP_LABELS = ("app", "application", "app_kubernetes_io_name", "service", "service_name")
 """Labels that name the application an alert belongs to, in order of preference."""
@@ -185,6 +185,8 @@ class AlertRepository:
 
     async def get(self, alert_id: int) -> Alert | None:
         """The alert with id ``alert_id``."""
+        if not is_stored_id(alert_id):
+            return None
         async with self._sessions() as session:
             return await session.get(Alert, alert_id)
 
@@ -196,7 +198,7 @@ class AlertRepository:
         """Past alerts like ``alert_id``: same alertname or same instance, started no later, newest first."""
         limit = max(1, min(limit, MAX_LIMIT))
         async with self._sessions() as session:
-            alert = await session.get(Alert, alert_id)
+            alert = await session.get(Alert, alert_id) if is_stored_id(alert_id) else None
             if alert is None:
                 return []
             alike = Alert.alertname == alert.alertname

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops_mcp.store.models import ChatMessage, ChatSession
+from aiops_mcp.store.types import is_stored_id
 
 Role = Literal["user", "assistant", "tool", "system"]
 
@@ -28,6 +29,8 @@ class ChatRepository:
 
     async def get_session(self, session_id: int) -> ChatSession | None:
         """The session with id ``session_id``."""
+        if not is_stored_id(session_id):
+            return None
         async with self._sessions() as session:
             return await session.get(ChatSession, session_id)
 

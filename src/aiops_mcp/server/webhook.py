@@ -7,7 +7,8 @@ Contract:
   endpoint is never open). Missing or wrong token: 401; a token without the admin scope: 403.
 - Body: the version "4" payload (``version``, ``groupKey``, ``status``, ``receiver``,
   ``alerts[]``), at most `MAX_BODY_BYTES` (413 beyond). Not JSON or invalid: 400 / 422 naming
-  each failing field (``alerts.0.startsAt``); nothing is stored.
+  each failing field (``alerts.0.startsAt``; a resolved alert that ends before it starts is
+  invalid too); nothing is stored.
 - Effect: one transaction upserts every alert by (fingerprint, startsAt): redeliveries update,
   never duplicate; a resolved alert gets its ``ends_at`` and status. Subscribers of
   ``aiops://alerts`` (and of each changed alert and app) are notified.
@@ -105,6 +106,21 @@ def _field_errors(error: ValidationError) -> dict[str, str]:
     return fields
 
 
+def _impossible(payload: WebhookPayload) -> dict[str, str]:
+    """The alerts that end before they start (Alertmanager never sends one: it would be stored as
+    a negative duration, and every window taken from it would be reversed)."""
+    return {
+        f"alerts.{index}.endsAt": "a resolved alert cannot end before its startsAt"
+        for index, alert in enumerate(payload.alerts)
+        if alert.ends_at is not None and alert.ends_at < alert.starts_at
+    }
+
+
+def _invalid(fields: dict[str, str]) -> JSONResponse:
+    detail = "; ".join(f"{name}: {message}" for name, message in list(fields.items())[:10])
+    return _error(422, f"not an Alertmanager version 4 payload: {detail}", fields=fields)
+
+
 def webhook_endpoint(rt: Runtime, notifier: ResourceNotifier) -> Any:
     """The Starlette endpoint storing Alertmanager notifications in ``rt``'s store."""
 
@@ -126,9 +142,9 @@ def webhook_endpoint(rt: Runtime, notifier: ResourceNotifier) -> Any:
         try:
             payload = _payload_model().model_validate(document)
         except ValidationError as exc:
-            fields = _field_errors(exc)
-            detail = "; ".join(f"{name}: {message}" for name, message in list(fields.items())[:10])
-            return _error(422, f"not an Alertmanager version 4 payload: {detail}", fields=fields)
+            return _invalid(_field_errors(exc))
+        if impossible := _impossible(payload):
+            return _invalid(impossible)
         try:
             store = await rt.store()
             result = await store.alerts.upsert_alerts(payload.alerts)

@@ -13,6 +13,7 @@ from mcp.shared.subscriptions import ResourceUpdated
 from mcp_types import ResourceUpdatedNotification
 
 from aiops_mcp.settings import Settings
+from tests.security.test_http_auth import secured, session, token
 from tests.server.test_webhook import TOKEN, alert, payload
 from tests.serving import serving
 
@@ -91,3 +92,35 @@ async def test_subscribers_of_one_alert_hear_when_it_resolves(tmp_path: Path) ->
         after = json.loads((await client.read_resource(row["uri"])).contents[0].text)  # type: ignore[union-attr]
     assert event == ResourceUpdated(uri=row["uri"])
     assert (after["status"], after["ends_at"]) == ("resolved", "2026-03-01T12:30:00Z")
+
+
+async def test_a_confined_token_hears_only_of_alerts_within_its_labels(tmp_path: Path) -> None:
+    configured = secured(tmp_path, None, alertmanager_webhook_token=TOKEN)
+    everything = await token(configured, "oncall", "read")
+    confined = await token(configured, "abc-team", "read", "label:app=abc-app")
+    watched = ["aiops://alerts", "aiops://alerts/1", "aiops://alerts/2", "aiops://apps/xyz-app/alerts"]
+    heard: dict[str, list[str]] = {"oncall": [], "abc-team": []}
+    async with (
+        serving(configured) as base,
+        session(base, everything, mode="2026-07-28") as wide,
+        session(base, confined, mode="2026-07-28") as narrow,
+        wide.listen(resource_subscriptions=watched) as wide_events,
+        narrow.listen(resource_subscriptions=watched) as narrow_events,
+    ):
+        await post_alert_for(base, "other-team", app="xyz-app")  # becomes alert 1
+        await post_alert_for(base, "ours", app="abc-app")  # becomes alert 2
+        for name, events in (("oncall", wide_events), ("abc-team", narrow_events)):
+            with anyio.move_on_after(3):
+                async for event in events:
+                    assert isinstance(event, ResourceUpdated)
+                    heard[name].append(event.uri)
+    # The client folds repeated updates of one URI into one (they are level triggers): sets.
+    assert set(heard["oncall"]) == set(watched)
+    assert set(heard["abc-team"]) == {"aiops://alerts", "aiops://alerts/2"}
+
+
+async def post_alert_for(base: str, fingerprint: str, *, app: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        body = payload(alert(fingerprint, app=app))
+        answer = await http.post("/alertmanager/webhook", json=body, headers=AUTH)
+    assert answer.status_code == 200 and answer.json()["created"] == 1, answer.text

@@ -34,6 +34,9 @@ from aiops_mcp.tools.contract import STALE, stale_marks
 logger = logging.getLogger(__name__)
 
 GATED = {"tools/call": "tool", "resources/read": "resource", "prompts/get": "prompt"}
+AS_CALLER = {"completion/complete", "resources/subscribe", "subscriptions/listen"}
+"""Run as the caller, unaudited: completions name apps and alerts, and a subscription keeps
+its caller so that it only hears of what that caller may read."""
 
 
 def request_principal(access: Access) -> Principal:
@@ -54,7 +57,7 @@ class AccessMiddleware:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         action = GATED.get(ctx.method)
-        if ctx.method == "completion/complete":  # completions name apps and alerts: scoped too
+        if ctx.method in AS_CALLER:
             with acting_as(request_principal(self.access)):
                 return await call_next(ctx)
         if action is None or ctx.request_id is None:

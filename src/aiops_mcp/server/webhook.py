@@ -32,11 +32,12 @@ from aiops_mcp.runtime import Runtime
 from aiops_mcp.security.tokens import bearer_principal
 
 if TYPE_CHECKING:
-    from aiops_mcp.store import AlertIn
+    from aiops_mcp.store import AlertIn, Store
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 5 * 1024 * 1024
 PATH = "/alertmanager/webhook"
+Labels = dict[str, str]
 
 
 class WebhookPayload(BaseModel):
@@ -121,6 +122,23 @@ def _invalid(fields: dict[str, str]) -> JSONResponse:
     return _error(422, f"not an Alertmanager version 4 payload: {detail}", fields=fields)
 
 
+async def _labels_by_uri(
+    store: "Store", payload: WebhookPayload, changed: list[int]
+) -> dict[str, list[Labels]]:
+    """The labels behind each URI to notify, which decide who hears of it: a changed alert's own;
+    for the listing and each app's alerts, those of the payload's alerts."""
+    from aiops_mcp.store.repositories.alerts import derive_app
+
+    by_uri: dict[str, list[Labels]] = {RECENT_ALERTS: [alert.labels for alert in payload.alerts]}
+    for alert in payload.alerts:
+        if app := derive_app(alert.labels):
+            by_uri.setdefault(app_alerts_uri(app), []).append(alert.labels)
+    for ident in changed:
+        row = await store.alerts.get(ident)
+        by_uri[alert_uri(ident)] = [row.labels if row is not None else {}]
+    return by_uri
+
+
 def webhook_endpoint(rt: Runtime, notifier: ResourceNotifier) -> Any:
     """The Starlette endpoint storing Alertmanager notifications in ``rt``'s store."""
 
@@ -158,12 +176,13 @@ def webhook_endpoint(rt: Runtime, notifier: ResourceNotifier) -> Any:
             )
         changed = [*result.created, *result.updated]
         if changed:
-            from aiops_mcp.store.repositories.alerts import derive_app
+            from aiops_mcp.security.confined_store import sees_labels
 
-            apps = sorted({app for alert in payload.alerts if (app := derive_app(alert.labels))})
-            uris = [RECENT_ALERTS, *map(alert_uri, changed), *map(app_alerts_uri, apps)]
             try:
-                await notifier.resources_updated(uris)
+                labels = await _labels_by_uri(store, payload, changed)
+                await notifier.resources_updated(
+                    labels, lambda uri, who: any(sees_labels(who, each) for each in labels[uri])
+                )
             except Exception:  # the alerts are stored: a notification failure must not make AM retry
                 logger.exception("webhook: notifying subscribers failed")
         return JSONResponse(
